@@ -1,0 +1,207 @@
+"""O nosso GPT-2 calcula o mesmo que o `transformers` com os mesmos pesos."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from llmdefinitions import (
+    GPTModel,
+    CheckpointError,
+    GPT2DownloadError,
+    config_from_settings,
+    download_and_load_gpt2,
+    generate,
+    generate_text_simple,
+    gpt2_config,
+    load_weights_into_gpt,
+    model_configs,
+    model_size_from_name,
+    text_to_token_ids,
+    token_ids_to_text,
+)
+from tests.checkpoints import make_hf_gpt2, save_hf_checkpoint
+
+
+@pytest.fixture(scope="module")
+def hf_model():
+    return make_hf_gpt2(n_layer=2, n_embd=64, n_head=4, n_positions=128)
+
+
+@pytest.fixture(scope="module")
+def models_dir(hf_model, tmp_path_factory):
+    root = tmp_path_factory.mktemp("models")
+    save_hf_checkpoint(hf_model, root / "124M")
+    return root
+
+
+def _load_ours(models_dir):
+    settings, params = download_and_load_gpt2("124M", models_dir)
+    model = GPTModel(config_from_settings(settings))
+    load_weights_into_gpt(model, params)
+    return model.eval()
+
+
+def test_parameter_count_of_gpt2_small():
+    model = GPTModel(gpt2_config("gpt2-small (124M)"))
+    model.out_head.weight = model.tok_emb.weight
+    assert sum(p.numel() for p in model.parameters()) == 124_439_808
+
+
+def test_presets_and_size_names():
+    assert set(model_configs) == {
+        "gpt2-small (124M)", "gpt2-medium (355M)", "gpt2-large (774M)", "gpt2-xl (1558M)"
+    }
+    assert model_size_from_name("gpt2-xl (1558M)") == "1558M"
+    assert gpt2_config("gpt2-medium (355M)")["emb_dim"] == 1024
+    for name in model_configs:  # cabeças dividem a largura
+        cfg = gpt2_config(name)
+        assert cfg["emb_dim"] % cfg["n_heads"] == 0
+
+
+def test_settings_come_from_config_json(models_dir):
+    settings, _ = download_and_load_gpt2("124M", models_dir)
+    assert config_from_settings(settings) == {
+        "vocab_size": 50257, "context_length": 128, "emb_dim": 64, "n_heads": 4,
+        "n_layers": 2, "drop_rate": 0.0, "qkv_bias": True,
+    }
+
+
+def test_logits_match_transformers(hf_model, models_dir):
+    ours = _load_ours(models_dir)
+    ids = torch.randint(0, 50257, (3, 40), generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        expected = hf_model(ids).logits
+        got = ours(ids)
+    assert got.shape == expected.shape
+    assert (got - expected).abs().max().item() < 1e-4
+
+
+def test_checkpoint_without_transformer_prefix(hf_model, tmp_path):
+    save_hf_checkpoint(hf_model, tmp_path / "124M", strip_prefix=True)
+    ours = _load_ours(tmp_path)
+    ids = torch.arange(100, 130).unsqueeze(0)
+    with torch.no_grad():
+        assert (ours(ids) - hf_model(ids).logits).abs().max().item() < 1e-4
+
+
+def test_out_head_is_tied_to_token_embedding(models_dir):
+    ours = _load_ours(models_dir)
+    assert ours.out_head.weight is ours.tok_emb.weight
+
+
+def test_hidden_states_feed_out_head(models_dir):
+    ours = _load_ours(models_dir)
+    ids = torch.arange(10, 30).unsqueeze(0)
+    with torch.no_grad():
+        torch.testing.assert_close(ours.out_head(ours.hidden_states(ids)), ours(ids))
+
+
+def test_greedy_generation_matches_transformers(hf_model, models_dir, tokenizer):
+    ours = _load_ours(models_dir)
+    prompt = text_to_token_ids("Every effort moves you", tokenizer)
+    got = generate_text_simple(ours, prompt, max_new_tokens=12, context_size=128)
+    expected = hf_model.generate(
+        prompt, attention_mask=torch.ones_like(prompt), max_new_tokens=12, do_sample=False,
+        eos_token_id=None, pad_token_id=50256,
+    )
+    assert got.tolist() == expected.tolist()
+    assert token_ids_to_text(got, tokenizer).startswith("Every effort moves you")
+    # Com temperatura 0, `generate` é a mesma busca gulosa.
+    assert generate(ours, prompt, 12, 128).tolist() == got.tolist()
+
+
+def test_sampling_is_reproducible_and_respects_top_k(models_dir):
+    ours = _load_ours(models_dir)
+    prompt = torch.tensor([[464, 1110]])
+    first = generate(ours, prompt, 8, 128, temperature=1.5, top_k=3, generator=torch.Generator().manual_seed(5))
+    second = generate(ours, prompt, 8, 128, temperature=1.5, top_k=3, generator=torch.Generator().manual_seed(5))
+    assert first.tolist() == second.tolist()
+    with torch.no_grad():  # cada token sorteado está entre os 3 mais prováveis naquele passo
+        for step in range(prompt.shape[1], first.shape[1]):
+            top3 = ours(first[:, :step])[0, -1].topk(3).indices.tolist()
+            assert first[0, step].item() in top3
+
+
+def test_generation_crops_to_context(models_dir):
+    ours = _load_ours(models_dir)
+    long_prompt = torch.randint(0, 50257, (1, 130))  # maior que o contexto (128)
+    out = generate_text_simple(ours, long_prompt, max_new_tokens=3, context_size=128)
+    assert out.shape == (1, 133)
+
+
+def test_tokenizer_offline(tokenizer):
+    ids = text_to_token_ids("Hello world <|endoftext|>", tokenizer)
+    assert ids.tolist() == [[15496, 995, 220, 50256]]
+    assert token_ids_to_text(ids, tokenizer) == "Hello world <|endoftext|>"
+
+
+def test_wrong_size_names_both(models_dir):
+    medium = GPTModel({**gpt2_config("gpt2-small (124M)"), "emb_dim": 96, "n_heads": 4, "context_length": 128})
+    _, params = download_and_load_gpt2("124M", models_dir)
+    with pytest.raises(CheckpointError, match=r"emb_dim=64.*emb_dim=96"):
+        load_weights_into_gpt(medium, params)
+    deeper = GPTModel({**config_from_settings(json.loads((models_dir / "124M" / "config.json").read_text())), "n_layers": 3})
+    with pytest.raises(CheckpointError, match=r"n_layers=2.*n_layers=3"):
+        load_weights_into_gpt(deeper, params)
+
+
+def test_failed_load_leaves_model_untouched(models_dir):
+    _, params = download_and_load_gpt2("124M", models_dir)
+    params = dict(params)
+    params["h.1.mlp.c_fc.bias"] = torch.zeros(7)  # último tensor com forma errada
+    model = GPTModel(config_from_settings(json.loads((models_dir / "124M" / "config.json").read_text())))
+    before = model.tok_emb.weight.clone()
+    with pytest.raises(CheckpointError):
+        load_weights_into_gpt(model, params)
+    assert torch.equal(model.tok_emb.weight, before)
+
+
+def test_unknown_model_size(tmp_path):
+    with pytest.raises(ValueError, match="124M"):
+        download_and_load_gpt2("125M", tmp_path)
+
+
+def test_corrupt_checkpoint_is_reported(models_dir, tmp_path):
+    target = tmp_path / "124M"
+    target.mkdir()
+    (target / "config.json").write_bytes((models_dir / "124M" / "config.json").read_bytes())
+    data = (models_dir / "124M" / "model.safetensors").read_bytes()
+    (target / "model.safetensors").write_bytes(data[: len(data) // 2])  # download interrompido
+    with pytest.raises(CheckpointError, match="corrompido ou incompleto"):
+        download_and_load_gpt2("124M", tmp_path)
+    (target / "config.json").write_text("{ isto não é json")
+    with pytest.raises(CheckpointError, match="JSON"):
+        download_and_load_gpt2("124M", tmp_path)
+
+
+def test_offline_download_gives_manual_instructions(tmp_path, monkeypatch):
+    # Um endpoint numa porta fechada simula a falta de internet.
+    monkeypatch.setenv("HF_ENDPOINT", "http://127.0.0.1:9")
+    monkeypatch.setenv("HF_HUB_ETAG_TIMEOUT", "2")
+    import importlib
+
+    import huggingface_hub.constants as hub_constants
+
+    monkeypatch.setattr(hub_constants, "ENDPOINT", "http://127.0.0.1:9")
+    monkeypatch.setattr(hub_constants, "HUGGINGFACE_CO_URL_TEMPLATE", "http://127.0.0.1:9/{repo_id}/resolve/{revision}/{filename}")
+    with pytest.raises(GPT2DownloadError, match=r"openai-community/gpt2.*124M/config.json"):
+        download_and_load_gpt2("124M", tmp_path)
+    # Nenhum arquivo com nome definitivo ficou para trás.
+    assert not (tmp_path / "124M" / "config.json").exists()
+    assert not (tmp_path / "124M" / "model.safetensors").exists()
+    importlib.invalidate_caches()
+
+
+def test_files_already_present_are_not_downloaded(models_dir, monkeypatch):
+    import llmdefinitions.weights as weights
+
+    def no_network(*args, **kwargs):
+        raise AssertionError("não deveria baixar nada")
+
+    monkeypatch.setattr(weights, "_download_file", no_network)
+    settings, params = download_and_load_gpt2("124M", models_dir)
+    assert settings["n_layer"] == 2
+    assert "transformer.wte.weight" in params
