@@ -12,7 +12,6 @@ import hashlib
 import http.client
 import io
 import os
-import shutil
 import tempfile
 import urllib.parse
 import urllib.request
@@ -78,7 +77,11 @@ def _sha256_of_file(path: Path) -> str:
 
 
 def _sources_to_try(url: str | os.PathLike) -> list[str | os.PathLike]:
-    """Lista de endereços a tentar, em ordem (o reserva só entra com a URL padrão)."""
+    """Endereços a tentar, em ordem.
+
+    Só a URL padrão ganha alternativas: o zip local indicado em `LLMDEFINITIONS_SPAM_ZIP`
+    (se a variável existir) ou, senão, o endereço reserva depois do oficial.
+    """
     if url != SPAM_DATA_URL:
         return [url]
     local_zip = os.environ.get(SPAM_ZIP_ENV_VAR)
@@ -360,12 +363,14 @@ def drop_duplicate_messages(df: pd.DataFrame) -> pd.DataFrame:
     return df.drop_duplicates(subset=["Text", "Label"])
 
 
+def _message_pairs(df: pd.DataFrame) -> set[tuple]:
+    _require_columns(df, COLUMNS)
+    return set(zip(df["Text"], df["Label"]))
+
+
 def count_shared_messages(first_df: pd.DataFrame, second_df: pd.DataFrame) -> int:
     """Quantos pares distintos (`Text`, `Label`) aparecem nos dois DataFrames (ex.: treino e teste)."""
-    _require_columns(first_df, COLUMNS)
-    _require_columns(second_df, COLUMNS)
-    pairs = lambda df: set(zip(df["Text"], df["Label"]))  # noqa: E731 - atalho local
-    return len(pairs(first_df) & pairs(second_df))
+    return len(_message_pairs(first_df) & _message_pairs(second_df))
 
 
 # --------------------------------------------------------------------------- balanceamento e divisão
