@@ -1,7 +1,8 @@
 """Testes de llmdefinitions.data: download verificado, leitura, duplicatas, balanceamento e divisão.
 
 Rodam sem internet: o zip real vem do espelho local em ../shared/data (relativo à raiz do
-repositório) e os casos de erro usam arquivos sintéticos em `tmp_path`.
+repositório; fixture `spam_zip` do conftest) e os casos de erro usam arquivos sintéticos em
+`tmp_path`.
 """
 
 import hashlib
@@ -38,9 +39,6 @@ from llmdefinitions.data import (
     save_splits,
 )
 
-MIRROR_ZIP = Path(__file__).resolve().parents[2] / "shared" / "data" / "sms_spam_collection.zip"
-SKIP_REASON = f"espelho local do dataset ausente: {MIRROR_ZIP} (veja ../shared/README.md)"
-
 # Fatos medidos no arquivo original (leitura correta, salvo indicação).
 N_ROWS, N_HAM, N_SPAM = 5574, 4827, 747
 N_ROWS_NAIVE, N_HAM_NAIVE = 5572, 4825
@@ -56,19 +54,10 @@ def _without_env_zip(monkeypatch):
     monkeypatch.delenv(SPAM_ZIP_ENV_VAR, raising=False)
 
 
-@pytest.fixture
-def mirror_zip() -> Path:
-    if not MIRROR_ZIP.is_file():
-        pytest.skip(SKIP_REASON)
-    return MIRROR_ZIP
-
-
 @pytest.fixture(scope="session")
-def real_data_file(tmp_path_factory) -> Path:
-    if not MIRROR_ZIP.is_file():
-        pytest.skip(SKIP_REASON)
+def real_data_file(spam_zip, tmp_path_factory) -> Path:
     base = tmp_path_factory.mktemp("real")
-    return download_and_unzip_spam_data(MIRROR_ZIP, base / "sms.zip", base / "sms")
+    return download_and_unzip_spam_data(spam_zip, base / "sms.zip", base / "sms")
 
 
 @pytest.fixture(scope="session")
@@ -86,8 +75,8 @@ def no_network(monkeypatch):
     monkeypatch.setattr(urllib.request, "urlopen", refuse_network)
 
 
-def paths_in(tmp_path, zip_name="sms.zip"):
-    return {"zip_path": tmp_path / zip_name, "extracted_path": tmp_path / "sms"}
+def paths_in(tmp_path):
+    return {"zip_path": tmp_path / "sms.zip", "extracted_path": tmp_path / "sms"}
 
 
 def all_files(directory: Path) -> list[str]:
@@ -132,22 +121,22 @@ class FakeResponse:
 
 # --------------------------------------------------------------------------- download e extração
 
-def test_download_extracts_and_verifies(tmp_path, mirror_zip):
-    path = download_and_unzip_spam_data(mirror_zip, **paths_in(tmp_path))
+def test_download_extracts_and_verifies(tmp_path, spam_zip):
+    path = download_and_unzip_spam_data(spam_zip, **paths_in(tmp_path))
     assert path == tmp_path / "sms" / "SMSSpamCollection.tsv"
     assert hashlib.sha256(path.read_bytes()).hexdigest() == SMS_SPAM_SHA256
     # só os arquivos finais: nenhum temporário (.part, .extraindo-*) sobra
     assert all_files(tmp_path) == ["sms.zip", "sms/SMSSpamCollection.tsv", "sms/readme"]
 
 
-def test_custom_data_file_path(tmp_path, mirror_zip):
+def test_custom_data_file_path(tmp_path, spam_zip):
     target = tmp_path / "outra" / "dados.tsv"
-    path = download_and_unzip_spam_data(mirror_zip, tmp_path / "z.zip", tmp_path / "x", target)
+    path = download_and_unzip_spam_data(spam_zip, tmp_path / "z.zip", tmp_path / "x", target)
     assert path == target and target.is_file() and (target.parent / "readme").is_file()
 
 
-def test_second_call_does_not_download(tmp_path, mirror_zip, monkeypatch, capsys):
-    first = download_and_unzip_spam_data(mirror_zip, **paths_in(tmp_path))
+def test_second_call_does_not_download(tmp_path, spam_zip, monkeypatch, capsys):
+    first = download_and_unzip_spam_data(spam_zip, **paths_in(tmp_path))
     (tmp_path / "sms.zip").unlink()  # nem o zip é necessário numa segunda chamada
     monkeypatch.setattr(urllib.request, "urlopen", refuse_network)
     capsys.readouterr()
@@ -155,18 +144,18 @@ def test_second_call_does_not_download(tmp_path, mirror_zip, monkeypatch, capsys
     assert "já existe" in capsys.readouterr().out
 
 
-def test_file_url_works(tmp_path, mirror_zip):
-    path = download_and_unzip_spam_data(mirror_zip.as_uri(), **paths_in(tmp_path))
+def test_file_url_works(tmp_path, spam_zip):
+    path = download_and_unzip_spam_data(spam_zip.as_uri(), **paths_in(tmp_path))
     assert hashlib.sha256(path.read_bytes()).hexdigest() == SMS_SPAM_SHA256
 
 
-def test_env_var_replaces_default_url(tmp_path, mirror_zip, monkeypatch):
-    monkeypatch.setenv(SPAM_ZIP_ENV_VAR, str(mirror_zip))
+def test_env_var_replaces_default_url(tmp_path, spam_zip, monkeypatch):
+    monkeypatch.setenv(SPAM_ZIP_ENV_VAR, str(spam_zip))
     path = download_and_unzip_spam_data(**paths_in(tmp_path))
     assert path.is_file()
 
 
-def test_backup_url_is_tried_when_primary_fails(tmp_path, mirror_zip, monkeypatch):
+def test_backup_url_is_tried_when_primary_fails(tmp_path, spam_zip, monkeypatch):
     real_urlopen = urllib.request.urlopen
     requested = []
 
@@ -174,7 +163,7 @@ def test_backup_url_is_tried_when_primary_fails(tmp_path, mirror_zip, monkeypatc
         requested.append(url)
         if url == SPAM_DATA_URL:
             raise urllib.error.URLError("site fora do ar")
-        return real_urlopen(mirror_zip.as_uri())
+        return real_urlopen(spam_zip.as_uri())
 
     monkeypatch.setattr(urllib.request, "urlopen", fake_urlopen)
     assert download_and_unzip_spam_data(**paths_in(tmp_path)).is_file()
@@ -213,19 +202,19 @@ def test_missing_local_zip_is_a_download_error(tmp_path):
     "failure, expected",
     [(ConnectionResetError("conexão caiu"), DataDownloadError), (KeyboardInterrupt(), KeyboardInterrupt)],
 )
-def test_interrupted_download_leaves_nothing(tmp_path, mirror_zip, monkeypatch, failure, expected):
-    content = mirror_zip.read_bytes()
+def test_interrupted_download_leaves_nothing(tmp_path, spam_zip, monkeypatch, failure, expected):
+    content = spam_zip.read_bytes()
     monkeypatch.setattr(urllib.request, "urlopen", lambda *a, **k: FakeResponse(content, failure))
     with pytest.raises(expected):
         download_and_unzip_spam_data(SPAM_DATA_URL, **paths_in(tmp_path))
     assert all_files(tmp_path) == []  # nada pela metade que a próxima chamada aceitaria
 
     monkeypatch.undo()
-    assert download_and_unzip_spam_data(mirror_zip, **paths_in(tmp_path)).is_file()
+    assert download_and_unzip_spam_data(spam_zip, **paths_in(tmp_path)).is_file()
 
 
-def test_download_shorter_than_announced_is_rejected(tmp_path, mirror_zip, monkeypatch):
-    content = mirror_zip.read_bytes()
+def test_download_shorter_than_announced_is_rejected(tmp_path, spam_zip, monkeypatch):
+    content = spam_zip.read_bytes()
     short = FakeResponse(content[:5000], declared_size=len(content))
     monkeypatch.setattr(urllib.request, "urlopen", lambda *a, **k: short)
     with pytest.raises(DataDownloadError, match="IncompleteRead"):
@@ -233,11 +222,11 @@ def test_download_shorter_than_announced_is_rejected(tmp_path, mirror_zip, monke
     assert all_files(tmp_path) == []
 
 
-def test_leftover_temporary_file_is_ignored(tmp_path, mirror_zip):
+def test_leftover_temporary_file_is_ignored(tmp_path, spam_zip):
     """Simula um processo morto no meio do download: sobra um .part, que é ignorado."""
     leftover = tmp_path / ".sms.zip.abc123.part"
-    leftover.write_bytes(mirror_zip.read_bytes()[:1000])
-    path = download_and_unzip_spam_data(mirror_zip, **paths_in(tmp_path))
+    leftover.write_bytes(spam_zip.read_bytes()[:1000])
+    path = download_and_unzip_spam_data(spam_zip, **paths_in(tmp_path))
     assert hashlib.sha256(path.read_bytes()).hexdigest() == SMS_SPAM_SHA256
 
 
@@ -248,17 +237,17 @@ def assert_zip_quarantined(tmp_path):
     assert [p.name for p in (tmp_path / "sms").iterdir()] == []  # nenhuma pasta temporária
 
 
-def test_truncated_zip_is_quarantined_and_retry_works(tmp_path, mirror_zip):
+def test_truncated_zip_is_quarantined_and_retry_works(tmp_path, spam_zip):
     truncated = tmp_path / "origem" / "truncado.zip"
     truncated.parent.mkdir()
-    truncated.write_bytes(mirror_zip.read_bytes()[:100_000])
+    truncated.write_bytes(spam_zip.read_bytes()[:100_000])
     with pytest.raises(DataIntegrityError, match="corrompido") as info:
         download_and_unzip_spam_data(truncated, **paths_in(tmp_path))
     assert "apague" in str(info.value) and "BadZipFile" in str(info.value)
     assert_zip_quarantined(tmp_path)
     assert truncated.is_file()  # o arquivo de origem do usuário não é mexido
 
-    path = download_and_unzip_spam_data(mirror_zip, **paths_in(tmp_path))
+    path = download_and_unzip_spam_data(spam_zip, **paths_in(tmp_path))
     assert hashlib.sha256(path.read_bytes()).hexdigest() == SMS_SPAM_SHA256
 
 
@@ -476,8 +465,8 @@ def test_load_split_requires_columns(tmp_path):
         load_split(path)
 
 
-def test_prepare_spam_splits(tmp_path, mirror_zip, real_df):
-    train, validation, test = prepare_spam_splits(tmp_path / "data", url=mirror_zip)
+def test_prepare_spam_splits(tmp_path, spam_zip, real_df):
+    train, validation, test = prepare_spam_splits(tmp_path / "data", url=spam_zip)
     assert [len(train), len(validation), len(test)] == [1045, 149, 300]
     assert set(train["Label"]) == {0, 1}
     expected = random_split(encode_labels(create_balanced_dataset(real_df)), 0.7, 0.1)
@@ -485,8 +474,8 @@ def test_prepare_spam_splits(tmp_path, mirror_zip, real_df):
     assert load_split(tmp_path / "data" / "test.csv")["Text"].tolist() == test["Text"].tolist()
 
 
-def test_prepare_spam_splits_deduplicated_uses_env_zip(tmp_path, mirror_zip, monkeypatch):
-    monkeypatch.setenv(SPAM_ZIP_ENV_VAR, str(mirror_zip))
+def test_prepare_spam_splits_deduplicated_uses_env_zip(tmp_path, spam_zip, monkeypatch):
+    monkeypatch.setenv(SPAM_ZIP_ENV_VAR, str(spam_zip))
     train, validation, test = prepare_spam_splits(tmp_path / "data", deduplicate=True)
     assert [len(train), len(validation), len(test)] == [914, 130, 262]
     assert count_shared_messages(train, test) == 0
