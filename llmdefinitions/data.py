@@ -248,7 +248,7 @@ def download_and_unzip_spam_data(
     else:
         _download_first_available(_sources_to_try(url), zip_path)
     _extract_verified(zip_path, data_file_path)
-    print(f"Arquivo baixado e salvo como {data_file_path}")
+    print(f"Arquivo extraído, conferido (sha256) e salvo como {data_file_path}")
     return data_file_path
 
 
