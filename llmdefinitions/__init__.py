@@ -1,17 +1,49 @@
 """llmdefinitions: o pacote do curso "Fine-tuning de LLMs para Classificação".
 
-Os notebooks ensinam; este pacote guarda o que eles reutilizam. Cada módulo trata de um
-conceito: `model` (a arquitetura GPT-2), `weights` (pesos pré-treinados), `tokenizer`,
-`generation`, `data` (o dataset de SMS), `dataset` (tokenização e lotes), `classifier`
-(as três abordagens), `features` (cálculos congelados feitos uma vez só), `training`,
-`evaluation`, `checkpoint`, `memory`, `model_card` e `course` (modo de demonstração).
+Os notebooks ensinam; este pacote guarda o que eles reutilizam. Um módulo por conceito:
+
+- `model`: a arquitetura GPT-2 inteira, em PyTorch puro;
+- `config`, `weights`: hiperparâmetros e pesos pré-treinados (Hugging Face, safetensors);
+- `tokenizer`, `generation`: texto <-> tokens e geração de texto;
+- `data`: o dataset SMS Spam Collection (download, leitura, balanceamento, divisão);
+- `dataset`: tokenização, padding e lotes;
+- `classifier`: as três abordagens e a escolha do token classificado;
+- `features`: o trabalho congelado feito uma vez só (o que torna o treino rápido);
+- `training`, `evaluation`: perda, acurácia, laço de treino, métricas e uso do modelo;
+- `checkpoint`, `memory`, `model_card`: salvar, estimar memória, documentar;
+- `course`: como os notebooks obtêm modelo e dados (e o modo de demonstração);
+- `device`: CPU, CUDA ou MPS.
 """
 
+from .checkpoint import load_classifier, save_classifier
+from .classifier import (
+    NUM_CLASSES, ParameterCount, add_classification_head, classification_logits, count_parameters,
+    freeze_all, prepare_head_only, prepare_last_block,
+)
 from .config import BASE_CONFIG, MODEL_SIZES, config_from_settings, gpt2_config, model_configs, model_size_from_name
+from .course import CourseModel, demo_tag, is_demo, load_course_model, prepare_course_data, show_warning
+from .data import (
+    CLASS_NAMES, LABELS, SPAM_DATA_URL, DataDownloadError, DataIntegrityError, count_duplicate_messages,
+    count_shared_messages, create_balanced_dataset, download_and_unzip_spam_data, drop_duplicate_messages,
+    encode_labels, load_sms_spam, load_sms_spam_naive, load_split, prepare_spam_splits, random_split,
+    save_splits, split_spam_frame,
+)
+from .dataset import SpamDataset, create_dataloaders, last_real_token_index, pad_batch
 from .device import get_device
+from .evaluation import classify_review, confusion_table, misclassified, predict, report
+from .features import (
+    FrozenOutputs, HiddenBatch, TrainableTail, extract_features, frozen_outputs_loader,
+    precompute_frozen_outputs,
+)
 from .generation import generate, generate_text_simple
+from .memory import MemoryEstimate, estimate_finetune_memory
 from .model import GPTModel
+from .model_card import write_model_card
 from .tokenizer import END_OF_TEXT, PAD_TOKEN_ID, get_tokenizer, text_to_token_ids, token_ids_to_text
+from .training import (
+    calc_accuracy_loader, calc_loss_batch, calc_loss_loader, evaluate_model, plot_values,
+    train_classifier_simple,
+)
 from .weights import CheckpointError, GPT2DownloadError, download_and_load_gpt2, load_weights_into_gpt, read_checkpoint
 
 __version__ = "1.0.0"

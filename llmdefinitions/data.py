@@ -43,6 +43,7 @@ __all__ = [
     "prepare_spam_splits",
     "random_split",
     "save_splits",
+    "split_spam_frame",
 ]
 
 SPAM_DATA_URL = "https://archive.ics.uci.edu/static/public/228/sms+spam+collection.zip"
@@ -488,7 +489,16 @@ def prepare_spam_splits(
         zip_path=directory / "sms_spam_collection.zip",
         extracted_path=directory / "sms_spam_collection",
     )
-    df = load_sms_spam(data_file_path)
+    return split_spam_frame(load_sms_spam(data_file_path), directory, deduplicate, random_state)
+
+
+def split_spam_frame(
+    df: pd.DataFrame,
+    directory: str | os.PathLike = "data",
+    deduplicate: bool = False,
+    random_state: int = 123,
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """A partir de um DataFrame lido: (remove duplicatas), balanceia, codifica, divide e salva."""
     if deduplicate:
         print(f"Removendo {count_duplicate_messages(df)} mensagens duplicadas.")
         df = drop_duplicate_messages(df)

@@ -1,0 +1,153 @@
+"""Como os notebooks obtêm o modelo e os dados — e o modo de demonstração.
+
+Normalmente usamos o GPT-2 pré-treinado de verdade e o dataset real. Quando os pesos não
+podem ser baixados (sem internet e sem cópia local), os notebooks continuam rodando num
+**modo de demonstração**: um GPT-2 pequeno com pesos ALEATÓRIOS, sempre com um aviso
+bem visível. Os números desse modo ilustram o código, não o desempenho de um LLM.
+
+Variáveis de ambiente:
+- `LLMDEFINITIONS_DEMO=1` força o modo de demonstração;
+- `LLMDEFINITIONS_MODELS_DIR=/pasta` indica uma cópia local dos pesos
+  (`/pasta/124M/config.json` e `/pasta/124M/model.safetensors`);
+- `LLMDEFINITIONS_SPAM_ZIP=/pasta/sms_spam_collection.zip` indica uma cópia local do dataset.
+"""
+
+from __future__ import annotations
+
+import html
+import os
+from dataclasses import dataclass
+from importlib import resources
+
+import torch
+
+from .config import config_from_settings, gpt2_config, model_size_from_name
+from .data import DataDownloadError, load_sms_spam, prepare_spam_splits, split_spam_frame
+from .model import GPTModel
+from .weights import GPT2DownloadError, download_and_load_gpt2, load_weights_into_gpt
+
+__all__ = [
+    "DEMO_ENV_VAR",
+    "MODELS_DIR_ENV_VAR",
+    "DEMO_CONFIG",
+    "CourseModel",
+    "load_course_model",
+    "prepare_course_data",
+    "is_demo",
+    "demo_tag",
+    "show_warning",
+]
+
+DEMO_ENV_VAR = "LLMDEFINITIONS_DEMO"
+MODELS_DIR_ENV_VAR = "LLMDEFINITIONS_MODELS_DIR"
+DEMO_TAG = " [DEMONSTRAÇÃO]"
+
+# Mesma arquitetura e vocabulário do GPT-2, só que estreito e raso: roda em segundos.
+DEMO_CONFIG = {**gpt2_config("gpt2-small (124M)"), "emb_dim": 64, "n_heads": 4, "n_layers": 2}
+
+_state = {"model": None, "data": None}  # o que foi carregado nesta sessão: "real" ou "demo"
+
+
+@dataclass
+class CourseModel:
+    model: GPTModel
+    config: dict
+    mode: str  # "real" ou "demo"
+    description: str
+
+
+def _demo_forced() -> bool:
+    return os.environ.get(DEMO_ENV_VAR, "").strip().lower() in {"1", "true", "sim", "yes", "on"}
+
+
+def show_warning(title: str, body: str) -> None:
+    """Mostra um aviso bem visível: caixa colorida no Jupyter e texto em qualquer lugar."""
+    text = f"\n{'!' * 78}\n!! {title}\n!! {body}\n{'!' * 78}\n"
+    try:
+        from IPython import get_ipython
+        from IPython.display import display
+
+        if get_ipython() is not None:
+            box = (
+                '<div style="border:3px solid #c0392b;background:#fdecea;padding:12px;'
+                f'border-radius:6px"><strong>⚠️ {html.escape(title)}</strong><br>{html.escape(body)}</div>'
+            )
+            display({"text/html": box, "text/plain": text}, raw=True)
+            return
+    except ImportError:
+        pass
+    print(text)
+
+
+def is_demo() -> bool:
+    """Verdadeiro se o modelo ou os dados desta sessão são de demonstração."""
+    return "demo" in _state.values()
+
+
+def demo_tag() -> str:
+    """`" [DEMONSTRAÇÃO]"` no modo de demonstração, `""` no modo normal: some ao fim de cada resultado."""
+    return DEMO_TAG if is_demo() else ""
+
+
+def _demo_model(reason: str) -> CourseModel:
+    torch.manual_seed(123)
+    model = GPTModel(DEMO_CONFIG)
+    model.out_head.weight = model.tok_emb.weight  # como no GPT-2: saída amarrada aos embeddings
+    show_warning(
+        "MODO DE DEMONSTRAÇÃO: modelo com pesos aleatórios",
+        f"Motivo: {reason} Todo o código roda, mas o modelo NÃO é o GPT-2 pré-treinado: "
+        "textos gerados e acurácias NÃO representam o que o curso ensina. Com internet (ou com "
+        f"{MODELS_DIR_ENV_VAR} apontando para os pesos) e sem {DEMO_ENV_VAR}=1, o GPT-2 real é usado.",
+    )
+    return CourseModel(model.eval(), DEMO_CONFIG, "demo", "GPT-2 pequeno aleatório (demonstração)")
+
+
+def load_course_model(choose_model: str = "gpt2-small (124M)", models_dir=None) -> CourseModel:
+    """O GPT-2 pré-treinado `choose_model`, ou o modelo de demonstração se não houver pesos.
+
+    Arquivos corrompidos ou de tamanho errado geram erro (nunca uma troca silenciosa).
+    """
+    models_dir = models_dir or os.environ.get(MODELS_DIR_ENV_VAR) or "gpt2"
+    if _demo_forced():
+        result = _demo_model(f"{DEMO_ENV_VAR}=1 está definida.")
+    else:
+        size = model_size_from_name(choose_model)
+        try:
+            settings, params = download_and_load_gpt2(size, models_dir)
+        except GPT2DownloadError as err:
+            result = _demo_model(f"os pesos do GPT-2 {size} não puderam ser obtidos. {err}")
+        else:
+            config = config_from_settings(settings)
+            model = load_weights_into_gpt(GPTModel(config), params).eval()
+            if config != gpt2_config(choose_model):
+                print(f"Atenção: o config.json em {models_dir}/{size} difere do {choose_model} oficial; usando o do arquivo.")
+            result = CourseModel(model, config, "real", f"{choose_model} pré-treinado")
+            print(f"Modelo carregado: {result.description} (pesos em {models_dir}/{size}).")
+    _state["model"] = result.mode
+    return result
+
+
+def _sample_frame():
+    with resources.as_file(resources.files(__package__) / "sample_sms.tsv") as path:
+        return load_sms_spam(path)
+
+
+def prepare_course_data(directory="data", deduplicate: bool = False, random_state: int = 123):
+    """`(train_df, val_df, test_df)` do dataset real; sem acesso a ele, de uma amostra do curso.
+
+    Usa `LLMDEFINITIONS_SPAM_ZIP` se definida (cópia local do zip).
+    """
+    try:
+        splits = prepare_spam_splits(directory, deduplicate=deduplicate, random_state=random_state)
+        _state["data"] = "real"
+    except DataDownloadError as err:
+        show_warning(
+            "MODO DE DEMONSTRAÇÃO: amostra pequena em vez do dataset real",
+            f"O SMS Spam Collection não pôde ser obtido ({err}). Usamos 200 mensagens escritas "
+            "para o curso; as contagens e acurácias não são as do dataset real.",
+        )
+        os.makedirs(directory, exist_ok=True)
+        splits = split_spam_frame(_sample_frame(), directory, deduplicate, random_state)
+        _state["data"] = "demo"
+    print(f"Treino: {len(splits[0])} | Validação: {len(splits[1])} | Teste: {len(splits[2])}{demo_tag()}")
+    return splits

@@ -1,0 +1,180 @@
+"""Trabalho congelado feito uma vez só.
+
+Parâmetros congelados não mudam durante o treino: a saída da parte congelada do modelo
+para um mesmo texto é sempre a mesma. Em vez de recalculá-la a cada passo e a cada época,
+calculamos uma vez e guardamos:
+
+- Abordagem 1: um vetor por texto (`extract_features`) para um classificador do scikit-learn.
+- Abordagens 2 e 3: as saídas da parte congelada (`precompute_frozen_outputs`); o treino roda
+  só a parte treinável (`TrainableTail`) sobre elas. A função calculada é exatamente a mesma
+  do modelo completo: só muda o que é refeito a cada passo.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+from torch.utils.data import DataLoader
+
+from .dataset import SpamDataset, pad_batch
+
+__all__ = [
+    "HiddenBatch",
+    "FrozenOutputs",
+    "TrainableTail",
+    "extract_features",
+    "precompute_frozen_outputs",
+    "frozen_outputs_loader",
+]
+
+POOLINGS = ("last", "mean")
+
+
+def _as_dataset(data, tokenizer) -> SpamDataset:
+    if isinstance(data, SpamDataset):
+        return data
+    if tokenizer is None:
+        raise ValueError("Passe um SpamDataset, ou um DataFrame junto com o tokenizer.")
+    return SpamDataset(data, tokenizer, pad=False)
+
+
+def _length_sorted_batches(dataset: SpamDataset, batch_size: int):
+    """Lotes de textos de tamanho parecido (pouco padding); devolve (índices, ids, tamanhos)."""
+    order = sorted(range(len(dataset)), key=lambda i: len(dataset.encoded_texts[i]))
+    for start in range(0, len(order), batch_size):
+        indices = order[start : start + batch_size]
+        sequences = [torch.tensor(dataset.encoded_texts[i]) for i in indices]
+        labels = [torch.tensor(0)] * len(indices)  # rótulos não importam aqui
+        ids, _ = pad_batch(list(zip(sequences, labels)), dataset.pad_token_id)
+        yield indices, ids, torch.tensor([len(seq) for seq in sequences])
+
+
+class _EvalMode:
+    """Coloca o modelo em modo de avaliação e devolve o modo anterior no fim."""
+
+    def __init__(self, model):
+        self.model, self.was_training = model, model.training
+
+    def __enter__(self):
+        self.model.eval()
+
+    def __exit__(self, *exc):
+        self.model.train(self.was_training)
+
+
+@torch.inference_mode()
+def extract_features(model, data, device, tokenizer=None, pooling: str = "last", batch_size: int = 32):
+    """Um vetor por texto, tirado do modelo congelado (saída de `final_norm`).
+
+    `pooling="last"`: o vetor do último token real (o único que viu o texto todo);
+    `pooling="mean"`: a média dos vetores de todos os tokens reais.
+    Devolve `(X, y)` em NumPy, na ordem original do dataset.
+    """
+    if pooling not in POOLINGS:
+        raise ValueError(f"pooling deve ser um de {POOLINGS}.")
+    dataset = _as_dataset(data, tokenizer)
+    features = np.zeros((len(dataset), model.final_norm.normalized_shape[0]), dtype=np.float32)
+    with _EvalMode(model):
+        for indices, ids, lengths in _length_sorted_batches(dataset, batch_size):
+            hidden = model.hidden_states(ids.to(device)).float().cpu()
+            for row, (index, length) in enumerate(zip(indices, lengths.tolist())):
+                real = hidden[row, :length]
+                features[index] = (real[-1] if pooling == "last" else real.mean(dim=0)).numpy()
+    return features, np.asarray(dataset.labels, dtype=np.int64)
+
+
+@dataclass
+class HiddenBatch:
+    """Lote de saídas pré-calculadas: `hidden` (lote, tokens, dim) e `lengths` (tokens reais)."""
+
+    hidden: torch.Tensor
+    lengths: torch.Tensor
+
+    def to(self, device) -> "HiddenBatch":
+        return HiddenBatch(self.hidden.to(device, non_blocking=True), self.lengths.to(device))
+
+    def __len__(self) -> int:
+        return self.hidden.shape[0]
+
+
+@dataclass
+class FrozenOutputs:
+    """Saídas da parte congelada, uma por texto (só tokens reais), e os rótulos."""
+
+    hidden: list[torch.Tensor]
+    labels: list[int]
+    n_trainable_blocks: int
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def __getitem__(self, index: int):
+        return self.hidden[index], torch.tensor(self.labels[index])
+
+    def nbytes(self) -> int:
+        """Memória ocupada pelas saídas guardadas."""
+        return sum(h.numel() * h.element_size() for h in self.hidden)
+
+
+@torch.inference_mode()
+def precompute_frozen_outputs(model, data, device, n_trainable_blocks: int = 1,
+                              batch_size: int = 32, tokenizer=None) -> FrozenOutputs:
+    """Passa cada texto UMA vez pela parte congelada: embeddings + blocos, menos os
+    `n_trainable_blocks` últimos. Com `n_trainable_blocks=0` (só a cabeça treina) basta
+    guardar o vetor do último token real; senão, guardamos todos os tokens reais, que o
+    bloco treinável precisa para a atenção."""
+    n_blocks = len(model.trf_blocks)
+    if not 0 <= n_trainable_blocks <= n_blocks:
+        raise ValueError(f"n_trainable_blocks deve estar entre 0 e {n_blocks}.")
+    dataset = _as_dataset(data, tokenizer)
+    frozen_blocks = model.trf_blocks[: n_blocks - n_trainable_blocks]
+    hidden: list[torch.Tensor | None] = [None] * len(dataset)
+    with _EvalMode(model):
+        for indices, ids, lengths in _length_sorted_batches(dataset, batch_size):
+            out = frozen_blocks(model.embed(ids.to(device))).float().cpu()
+            for row, (index, length) in enumerate(zip(indices, lengths.tolist())):
+                start = length - 1 if n_trainable_blocks == 0 else 0
+                hidden[index] = out[row, start:length].clone()
+    return FrozenOutputs(hidden, list(dataset.labels), n_trainable_blocks)
+
+
+def _pad_hidden(batch) -> tuple[HiddenBatch, torch.Tensor]:
+    """Completa com zeros até o maior texto do lote. Os zeros ficam depois dos tokens
+    reais, e a atenção causal impede que eles influenciem os tokens reais."""
+    hiddens, labels = zip(*batch)
+    lengths = torch.tensor([h.shape[0] for h in hiddens])
+    padded = torch.zeros(len(hiddens), int(lengths.max()), hiddens[0].shape[1])
+    for row, h in enumerate(hiddens):
+        padded[row, : h.shape[0]] = h
+    return HiddenBatch(padded, lengths), torch.stack(labels)
+
+
+def frozen_outputs_loader(frozen: FrozenOutputs, batch_size: int = 8, shuffle: bool = False,
+                          drop_last: bool = False, seed: int = 123, pin_memory: bool = False) -> DataLoader:
+    """`DataLoader` de lotes `(HiddenBatch, rótulos)`. Com a mesma semente e o mesmo tamanho,
+    embaralha na mesma ordem que `create_dataloaders`."""
+    generator = torch.Generator().manual_seed(seed) if shuffle else None
+    return DataLoader(frozen, batch_size=batch_size, shuffle=shuffle, drop_last=drop_last,
+                      generator=generator, collate_fn=_pad_hidden, pin_memory=pin_memory)
+
+
+class TrainableTail(nn.Module):
+    """A parte treinável do modelo, aplicada às saídas pré-calculadas.
+
+    Não copia nada: compartilha os últimos `n_trainable_blocks` blocos, `final_norm` e
+    `out_head` com `model`; treinar a cauda é treinar o próprio modelo. Crie-a depois de
+    trocar a cabeça (`prepare_head_only` / `prepare_last_block`).
+    """
+
+    def __init__(self, model, n_trainable_blocks: int = 1):
+        super().__init__()
+        n_blocks = len(model.trf_blocks)
+        self.blocks = model.trf_blocks[n_blocks - n_trainable_blocks :]
+        self.final_norm = model.final_norm
+        self.out_head = model.out_head
+
+    def forward(self, batch: HiddenBatch) -> torch.Tensor:
+        return self.out_head(self.final_norm(self.blocks(batch.hidden)))
