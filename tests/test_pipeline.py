@@ -55,9 +55,6 @@ def synthetic_frame(n=48, seed=1):
 
 @pytest.fixture(scope="module")
 def real_splits(spam_zip, tmp_path_factory):
-    import os
-
-    os.environ.pop("LLMDEFINITIONS_SPAM_ZIP", None)
     return prepare_spam_splits(tmp_path_factory.mktemp("data"), url=spam_zip)
 
 

@@ -1,0 +1,44 @@
+# Os dois comandos do README:
+#   make book   -> instala tudo em .venv e constrói o site (jupyter-book build book)
+#   make test   -> instala tudo em .venv e roda todos os testes
+# Outros: make bench (benchmark de desempenho), make release (versões dos alunos), make clean.
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+# O torch é instalado ANTES do projeto: sem isso o pip pode puxar uma build CUDA de vários GB.
+# Para outra versão/índice: make test TORCH_SPEC="torch --index-url https://download.pytorch.org/whl/cpu"
+TORCH_SPEC ?= torch==2.13.0
+BOOK_FLAGS ?= -W -n --keep-going
+
+export PATH := $(abspath $(BIN)):$(PATH)
+
+.PHONY: install book test bench release clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --upgrade pip
+	$(BIN)/python -m pip install $(TORCH_SPEC)
+	$(BIN)/python -m pip install -e ".[all]"
+	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3"
+	touch $@
+
+install: $(VENV)/.installed
+
+book: install
+	$(BIN)/jupyter-book build book $(BOOK_FLAGS)
+	@echo "Site pronto: book/_build/html/index.html"
+
+test: install
+	$(BIN)/python -m pytest
+
+bench: install
+	$(BIN)/python benchmarks/bench_finetune.py --json benchmarks/results/cpu.json
+
+release: install
+	cd exercises && $(abspath $(BIN))/nbgrader generate_assignment --all --force
+
+clean:
+	rm -rf book/_build notebooks/data notebooks/gpt2 .pytest_cache

@@ -1,0 +1,103 @@
+"""Constrói o livro inteiro sem internet (modo de demonstração) e confere o resultado.
+
+É o que um recém-chegado obtém com `make book` numa máquina sem acesso ao GPT-2.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.conftest import REPO_ROOT, SPAM_ZIP, TIKTOKEN_CACHE
+
+BOOK_FLAGS = ["-W", "-n", "--keep-going"]  # os mesmos do Makefile (BOOK_FLAGS)
+
+
+def toc_files() -> list[str]:
+    toc = yaml.safe_load((REPO_ROOT / "_toc.yml").read_text(encoding="utf-8"))
+    files = [toc["root"]]
+
+    def walk(entries):
+        for entry in entries:
+            if "file" in entry:
+                files.append(entry["file"])
+            walk(entry.get("sections", []))
+
+    for part in toc["parts"]:
+        walk(part["chapters"])
+    return files
+
+
+def solution_lines() -> set[str]:
+    """Linhas marcantes das soluções e dos testes ocultos dos exercícios."""
+    lines = set()
+    for path in (REPO_ROOT / "exercises" / "source").rglob("*.ipynb"):
+        for cell in json.loads(path.read_text(encoding="utf-8"))["cells"]:
+            source = "".join(cell["source"])
+            for block in re.findall(r"### BEGIN (?:SOLUTION|HIDDEN TESTS)(.*?)### END", source, flags=re.S):
+                lines.update(line.strip() for line in block.splitlines() if len(line.strip()) >= 25)
+    return lines
+
+
+@pytest.fixture(scope="module")
+def built_book(tmp_path_factory):
+    if not SPAM_ZIP.is_file():
+        pytest.skip("espelho do dataset ausente")
+    out = tmp_path_factory.mktemp("book")
+    env = {
+        **os.environ,
+        "TIKTOKEN_CACHE_DIR": str(TIKTOKEN_CACHE),
+        "LLMDEFINITIONS_SPAM_ZIP": str(SPAM_ZIP),
+        "LLMDEFINITIONS_MODELS_DIR": str(out / "sem-pesos"),  # nenhum peso: modo de demonstração automático
+        "HF_HUB_OFFLINE": "1",
+        "MPLBACKEND": "Agg",
+    }
+    env.pop("LLMDEFINITIONS_DEMO", None)
+    jb = Path(sys.executable).with_name("jupyter-book")
+    result = subprocess.run(
+        [str(jb), "build", "book", "--path-output", str(out), *BOOK_FLAGS],
+        cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=1500,
+    )
+    log = result.stdout + result.stderr
+    assert result.returncode == 0, log[-6000:]
+    return out / "_build" / "html", log
+
+
+def test_every_toc_page_is_rendered(built_book):
+    html_dir, _ = built_book
+    missing = [f for f in toc_files() if not (html_dir / f"{f}.html").is_file()]
+    assert not missing, missing
+    assert len(toc_files()) >= 16
+
+
+def test_no_error_output_and_demo_mode_is_labelled(built_book):
+    html_dir, log = built_book
+    pages = {p: p.read_text(encoding="utf-8") for p in html_dir.rglob("*.html")}
+    assert not [p for p, text in pages.items() if "Traceback (most recent call last)" in text]
+    for name in ("02_gpt2_pretreinado", "05_abordagem3_ultimo_bloco"):
+        assert "MODO DE DEMONSTRAÇÃO" in pages[html_dir / "notebooks" / f"{name}.html"]
+    assert 'lang="pt' in pages[html_dir / "intro.html"]
+
+
+def test_no_solution_or_hidden_test_in_site(built_book):
+    html_dir, _ = built_book
+    secrets = solution_lines()
+    assert secrets, "nenhuma solução encontrada em exercises/source"
+    leaks = []
+    for page in html_dir.rglob("*"):
+        if page.suffix not in {".html", ".ipynb", ".txt", ".md", ".js"} or not page.is_file():
+            continue
+        text = page.read_text(encoding="utf-8", errors="ignore")
+        if "BEGIN SOLUTION" in text or "HIDDEN TESTS" in text:
+            leaks.append((page.name, "marcador"))
+        if "exercicios" in page.parts:  # páginas e fontes dos enunciados
+            leaks += [(page.name, line) for line in secrets if line in text]
+    assert not leaks, leaks[:5]
+    assert any("exercicios" in p.parts for p in html_dir.rglob("*.html"))
