@@ -205,3 +205,17 @@ def test_files_already_present_are_not_downloaded(models_dir, monkeypatch):
     settings, params = download_and_load_gpt2("124M", models_dir)
     assert settings["n_layer"] == 2
     assert "transformer.wte.weight" in params
+
+
+def test_device_choice(monkeypatch):
+    from llmdefinitions import get_device
+
+    monkeypatch.delenv("LLMDEFINITIONS_DEVICE", raising=False)
+    expected = "cuda" if torch.cuda.is_available() else None
+    device = get_device()
+    assert device.type in ("cuda", "mps", "cpu")
+    if expected:
+        assert device.type == expected
+    monkeypatch.setenv("LLMDEFINITIONS_DEVICE", "cpu")
+    assert get_device() == torch.device("cpu")
+    assert get_device("meta") == torch.device("meta")
