@@ -102,6 +102,10 @@ def classification_logits(model, input_batch, token_position: str = "last_real",
     if token_position not in TOKEN_POSITIONS:
         raise ValueError(f"token_position deve ser um de {TOKEN_POSITIONS}.")
     logits = model(input_batch)
+    if logits.dim() == 2:  # o modelo já devolve uma linha por texto (TrainableTail)
+        if token_position != "last_real":
+            raise ValueError("Saídas pré-calculadas só guardam tokens reais: use token_position='last_real'.")
+        return logits
     if token_position == "last":
         return logits[:, -1, :]
     positions = _lengths_of(input_batch, pad_token_id).to(logits.device) - 1
