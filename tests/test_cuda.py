@@ -1,0 +1,75 @@
+"""O caminho CUDA funciona sem mudanças e dá o mesmo que a CPU (pulado sem GPU).
+
+Rodado na máquina com GPU da equipe: `python -m pytest tests/test_cuda.py`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from llmdefinitions import (
+    GPTModel, TrainableTail, calc_accuracy_loader, classification_logits, classify_review,
+    create_dataloaders, extract_features, frozen_outputs_loader, generate_text_simple, get_device,
+    gpt2_config, load_classifier, precompute_frozen_outputs, predict, prepare_last_block,
+    save_classifier, train_classifier_simple,
+)
+
+pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="sem GPU CUDA")
+
+TINY = {**gpt2_config(), "emb_dim": 64, "n_heads": 4, "n_layers": 3, "context_length": 256}
+
+
+def frame(n=64):
+    rng = np.random.default_rng(0)
+    spam = [f"WIN cash prize {i} call now {rng.integers(100)}" for i in range(n // 2)]
+    ham = [f"see you at lunch {i} ok {rng.integers(100)}" for i in range(n // 2)]
+    return pd.DataFrame({"Text": spam + ham, "Label": [1] * (n // 2) + [0] * (n // 2)}).sample(frac=1, random_state=0)
+
+
+def trained_copy(device, tokenizer, data):
+    torch.manual_seed(0)
+    model = prepare_last_block(GPTModel(TINY)).to(device)
+    train_loader, val_loader, test_loader = create_dataloaders(data, data, data, tokenizer, padding="dynamic")
+    frozen = precompute_frozen_outputs(model, train_loader.dataset, device)
+    loader = frozen_outputs_loader(frozen, 8, shuffle=True, drop_last=True, pin_memory=device.type == "cuda")
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
+    train_classifier_simple(TrainableTail(model), loader, loader, optimizer, device, 3, 5, 2, progress=False)
+    return model, test_loader
+
+
+def test_cuda_matches_cpu(tokenizer, tmp_path):
+    cuda = get_device()
+    assert cuda.type == "cuda"
+    data = frame()
+    gpu_model, test_loader = trained_copy(cuda, tokenizer, data)
+    cpu_model, _ = trained_copy(torch.device("cpu"), tokenizer, data)
+    with torch.no_grad():
+        x, _ = next(iter(test_loader))
+        diff = (classification_logits(gpu_model, x.to(cuda)).cpu() - classification_logits(cpu_model, x)).abs().max()
+    assert diff < 1e-2  # TF32/cuBLAS x MKL: diferenças de arredondamento, não de função
+    assert np.array_equal(predict(gpu_model, test_loader, cuda)[1], predict(cpu_model, test_loader, "cpu")[1])
+    assert calc_accuracy_loader(test_loader, gpu_model, cuda) > 0.9
+    assert classify_review("WIN cash prize 3 call now 7", gpu_model, tokenizer, cuda) == "spam"
+    X_gpu, _ = extract_features(gpu_model, data, cuda, tokenizer=tokenizer)
+    X_cpu, _ = extract_features(cpu_model, data, "cpu", tokenizer=tokenizer)
+    assert np.abs(X_gpu - X_cpu).max() < 1e-2
+    path = tmp_path / "gpu.safetensors"
+    save_classifier(gpu_model, path, "último bloco", 30)
+    loaded, _ = load_classifier(path, device=cuda)
+    assert next(loaded.parameters()).device.type == "cuda"
+    ids = torch.tensor([[464, 1110, 318]], device=cuda)
+    lm = GPTModel(TINY).to(cuda).eval()
+    assert generate_text_simple(lm, ids, 5, 256).shape == (1, 8)
+
+
+def test_bf16_autocast_keeps_predictions(tokenizer):
+    cuda = get_device()
+    data = frame()
+    model, test_loader = trained_copy(cuda, tokenizer, data)
+    _, fp32 = predict(model, test_loader, cuda)
+    with torch.autocast("cuda", dtype=torch.bfloat16):
+        _, bf16 = predict(model, test_loader, cuda)
+    assert (fp32 == bf16).mean() >= 0.95
