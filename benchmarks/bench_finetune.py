@@ -1,0 +1,872 @@
+#!/usr/bin/env python
+"""Benchmark: o fine-tuning da aula (ingênuo) contra o caminho do projeto.
+
+Na aula, treinar o último bloco do GPT-2 small (abordagem 3) levou 60,93 min numa CPU.
+Quase todo esse tempo é gasto recalculando, a cada passo, a saída dos 11 blocos
+congelados, que nunca muda. Este script mede, na mesma máquina e na mesma execução:
+
+1. `naive`: o laço como a aula o roda (padding fixo, modelo inteiro a cada passo);
+2. `ours`: o padrão do projeto (saídas congeladas calculadas uma vez + `TrainableTail`);
+3. `approach2`: só a cabeça treinada, sobre o vetor do último token pré-calculado;
+4. `approach1`: features congeladas + RandomForest (e regressão logística) do scikit-learn.
+
+Cada caminho roda num subprocesso próprio (`--only NOME`), para que o pico de memória
+(RSS) medido seja só dele. O processo principal junta os resultados, compara as previsões
+de `naive` e `ours` (devem coincidir: a função calculada é a mesma) e estima o "piso" de
+cada caminho: as operações de ponto flutuante (FLOPs) necessárias divididas pela
+velocidade de multiplicação de matrizes medida nesta máquina.
+
+Uso (da raiz do repositório):
+    python benchmarks/bench_finetune.py --json benchmarks/results/cpu.json
+    python benchmarks/bench_finetune.py --epochs 1 --naive-epochs 1      # validação rápida
+    python benchmarks/bench_finetune.py --naive-epochs 1                  # ingênuo extrapolado
+    python benchmarks/bench_finetune.py --device cuda --amp bf16
+    python benchmarks/bench_finetune.py --sweep-threads 1,2               # só o pré-cálculo
+    python benchmarks/bench_finetune.py --tiny --epochs 1 --limit-train 64 --limit-val 16 --limit-test 16
+
+Nenhum tempo aqui é uma asserção: são medidas, e dependem da máquina e da carga dela.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import json
+import math
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+if str(REPO_ROOT) not in sys.path:  # roda direto do repositório, mesmo sem `pip install -e .`
+    sys.path.insert(0, str(REPO_ROOT))
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+from torch import nn  # noqa: E402
+
+from llmdefinitions import (  # noqa: E402
+    GPTModel,
+    HiddenBatch,
+    TrainableTail,
+    calc_accuracy_loader,
+    config_from_settings,
+    create_dataloaders,
+    extract_features,
+    frozen_outputs_loader,
+    PAD_TOKEN_ID,
+    get_device,
+    get_tokenizer,
+    gpt2_config,
+    load_weights_into_gpt,
+    model_size_from_name,
+    precompute_frozen_outputs,
+    prepare_head_only,
+    prepare_last_block,
+    prepare_spam_splits,
+    read_checkpoint,
+    train_classifier_simple,
+)
+from llmdefinitions.course import DEMO_CONFIG  # noqa: E402
+from llmdefinitions.data import SPAM_DATA_URL  # noqa: E402
+
+# --------------------------------------------------------------------------- constantes
+
+LECTURE_MINUTES = 60.93  # o treino da abordagem 3 na aula, numa CPU
+SEED = 123
+MODEL_NAME = "gpt2-small (124M)"
+# Configurações do treino da aula (as mesmas para todos os caminhos).
+LEARNING_RATE, WEIGHT_DECAY = 5e-5, 0.1
+EVAL_FREQ, EVAL_ITER = 50, 5
+FROZEN_BATCH_SIZE = 32  # lote do pré-cálculo (textos ordenados por tamanho)
+MATMUL_SHAPE = (1024, 768, 3072)  # (m, k, n): o tamanho de uma camada MLP do GPT-2 small
+PATHS = ("naive", "ours", "approach2", "approach1")
+PATH_LABELS = {
+    "naive": "ingênuo (aula)",
+    "ours": "projeto (abord. 3)",
+    "approach2": "abordagem 2",
+    "approach1": "abordagem 1 (RF)",
+    "ours_check": "projeto, conferência",
+}
+
+
+# --------------------------------------------------------------------------- linha de comando
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        description="Mede o fine-tuning da aula (ingênuo) contra o caminho do projeto.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    run = parser.add_argument_group("o que rodar")
+    run.add_argument("--paths", default=",".join(PATHS),
+                     help=f"caminhos a medir, separados por vírgula ({', '.join(PATHS)})")
+    run.add_argument("--only", choices=PATHS + ("precompute",),
+                     help="roda um só caminho neste processo (é o que cada subprocesso faz)")
+    run.add_argument("--sweep-threads", nargs="?", const="1,2", default=None, metavar="LISTA",
+                     help="só mede o pré-cálculo congelado para cada número de threads (ex.: 1,2)")
+    run.add_argument("--json", type=Path, help="grava os resultados neste arquivo JSON")
+    run.add_argument("--verbose", action="store_true", help="mostra as linhas do laço de treino")
+
+    train = parser.add_argument_group("treino")
+    train.add_argument("--epochs", type=int, default=5, help="épocas dos caminhos do projeto")
+    train.add_argument("--naive-epochs", type=int, default=None,
+                       help="épocas do ingênuo (padrão: = --epochs); menos épocas => também extrapola")
+    train.add_argument("--batch-size", type=int, default=8)
+
+    engine = parser.add_argument_group("motor")
+    engine.add_argument("--device", default="cpu", choices=("cpu", "cuda", "auto"))
+    engine.add_argument("--threads", type=int, default=None, help="torch.set_num_threads (padrão do torch se omitido)")
+    engine.add_argument("--amp", default="off", choices=("off", "bf16", "fp16"),
+                        help="torch.autocast no pré-cálculo, no treino e na avaliação")
+    engine.add_argument("--pin-memory", default="auto", choices=("auto", "on", "off"),
+                        help="pin_memory dos loaders de saídas pré-calculadas (auto = só em CUDA)")
+
+    data = parser.add_argument_group("modelo e dados")
+    data.add_argument("--tiny", action="store_true",
+                      help="GPT-2 estreito e raso (emb 64, 2 camadas, 4 cabeças): para testes")
+    data.add_argument("--models-dir", type=Path, default=None,
+                      help="pasta com 124M/config.json e 124M/model.safetensors; sem ela, pesos aleatórios")
+    data.add_argument("--data-dir", type=Path, default=REPO_ROOT / "data",
+                      help="onde o dataset é extraído e os CSVs são gravados")
+    data.add_argument("--spam-zip", default=None,
+                      help="zip local do SMS Spam Collection (padrão: download, ou LLMDEFINITIONS_SPAM_ZIP)")
+    for split in ("train", "val", "test"):
+        data.add_argument(f"--limit-{split}", type=int, default=None, help=f"usa só os N primeiros textos de {split}")
+    return parser
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    args = build_parser().parse_args(argv)
+    if args.naive_epochs is None:
+        args.naive_epochs = args.epochs
+    args.paths = [p.strip() for p in args.paths.split(",") if p.strip()]
+    unknown = sorted(set(args.paths) - set(PATHS))
+    if unknown:
+        raise SystemExit(f"Caminhos desconhecidos: {unknown}. Opções: {', '.join(PATHS)}.")
+    if args.epochs < 1 or args.naive_epochs < 1:
+        raise SystemExit("--epochs e --naive-epochs precisam ser >= 1.")
+    return args
+
+
+def child_argv(args: argparse.Namespace, only: str, json_path: Path, **overrides) -> list[str]:
+    """Linha de comando de um subprocesso: as mesmas opções, um caminho só."""
+    values = {**vars(args), **overrides}
+    argv = [sys.executable, str(Path(__file__).resolve()), "--only", only, "--json", str(json_path),
+            "--epochs", str(values["epochs"]), "--naive-epochs", str(values["naive_epochs"]),
+            "--batch-size", str(values["batch_size"]), "--device", values["device"],
+            "--amp", values["amp"], "--pin-memory", values["pin_memory"],
+            "--data-dir", str(values["data_dir"])]
+    for option in ("threads", "models_dir", "spam_zip", "limit_train", "limit_val", "limit_test"):
+        if values[option] is not None:
+            argv += ["--" + option.replace("_", "-"), str(values[option])]
+    argv += ["--tiny"] * bool(values["tiny"]) + ["--verbose"] * bool(values["verbose"])
+    return argv
+
+
+# --------------------------------------------------------------------------- motor: dispositivo, threads, AMP
+
+def resolve_device(name: str) -> torch.device:
+    device = get_device() if name == "auto" else torch.device(name)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise SystemExit("--device cuda pedido, mas o torch não vê nenhuma GPU CUDA.")
+    return device
+
+
+def configure_engine(args) -> torch.device:
+    if args.threads is not None:
+        torch.set_num_threads(args.threads)
+    return resolve_device(args.device)
+
+
+def synchronize(device: torch.device) -> None:
+    """Espera a GPU terminar (sem isso, o relógio mede só o lançamento dos kernels)."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    elif device.type == "mps":
+        torch.mps.synchronize()
+
+
+def amp_dtype(args):
+    return {"off": None, "bf16": torch.bfloat16, "fp16": torch.float16}[args.amp]
+
+
+def autocast(args, device: torch.device):
+    """`torch.autocast` com o dtype pedido, ou um contexto que não faz nada (`--amp off`)."""
+    dtype = amp_dtype(args)
+    if dtype is None:
+        return contextlib.nullcontext()
+    return torch.autocast(device_type=device.type, dtype=dtype)
+
+
+def use_pin_memory(args, device: torch.device) -> bool:
+    return args.pin_memory == "on" or (args.pin_memory == "auto" and device.type == "cuda")
+
+
+class Stopwatch:
+    """Cronômetro de paredes que sincroniza a GPU antes de ler o relógio."""
+
+    def __init__(self, device: torch.device):
+        self.device = device
+
+    def __enter__(self):
+        synchronize(self.device)
+        self.start = time.perf_counter()
+        return self
+
+    def __exit__(self, *exc):
+        synchronize(self.device)
+        self.seconds = time.perf_counter() - self.start
+
+
+def peak_rss_mb() -> float:
+    """Pico de memória residente (RSS) deste processo, em MiB."""
+    try:
+        import resource
+    except ImportError:  # Windows
+        import psutil
+
+        return psutil.Process().memory_info().peak_wset / 2**20
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / 2**20 if sys.platform == "darwin" else peak / 1024  # macOS: bytes; Linux: KiB
+
+
+def measure_matmul_gflops(device: torch.device, dtype=torch.float32, rounds: int = 5) -> dict:
+    """Velocidade de `torch.mm` (1024×768 @ 768×3072) nesta máquina, em GFLOP/s."""
+    m, k, n = MATMUL_SHAPE
+    a = torch.randn(m, k, device=device, dtype=dtype)
+    b = torch.randn(k, n, device=device, dtype=dtype)
+    repeats = 200 if device.type == "cuda" else 4
+    with torch.inference_mode():
+        for _ in range(3):  # aquecimento
+            torch.mm(a, b)
+        rates = []
+        for _ in range(rounds):
+            with Stopwatch(device) as watch:
+                for _ in range(repeats):
+                    torch.mm(a, b)
+            rates.append(2 * m * k * n * repeats / watch.seconds / 1e9)
+    return {"shape": f"{m}x{k} @ {k}x{n}", "dtype": str(dtype).removeprefix("torch."),
+            "gflops_best": max(rates), "gflops_median": float(np.median(rates))}
+
+
+# --------------------------------------------------------------------------- modelo e dados
+
+def model_config(args) -> tuple[dict, str]:
+    if args.tiny:
+        # Mesma arquitetura e vocabulário do GPT-2, estreito e raso (a do modo de demonstração).
+        return dict(DEMO_CONFIG), "GPT-2 pequeno (emb 64, 2 camadas, 4 cabeças)"
+    return gpt2_config(MODEL_NAME), MODEL_NAME
+
+
+def build_model(args, device: torch.device):
+    """O GPT-2 de partida, idêntico em todos os caminhos: pesos reais se houver, senão aleatórios
+    com semente fixa (a velocidade não depende dos valores dos pesos)."""
+    config, name = model_config(args)
+    checkpoint = None
+    if args.models_dir is not None and not args.tiny:
+        candidate = Path(args.models_dir) / model_size_from_name(MODEL_NAME)
+        if (candidate / "config.json").is_file() and (candidate / "model.safetensors").is_file():
+            checkpoint = candidate
+    torch.manual_seed(SEED)
+    if checkpoint is not None:
+        settings, params = read_checkpoint(checkpoint)
+        model = load_weights_into_gpt(GPTModel(config_from_settings(settings)), params)  # já amarra out_head
+        weights = f"pré-treinados ({checkpoint})"
+    else:
+        model = GPTModel(config)
+        model.out_head.weight = model.tok_emb.weight  # como no GPT-2: saída amarrada aos embeddings
+        weights = f"aleatórios (semente {SEED})"
+    return model.to(device), {"model": name, "weights": weights, "config": config}
+
+
+def weights_fingerprint(model) -> float:
+    """Um número que muda se qualquer peso mudar: confere que os caminhos partem do mesmo modelo."""
+    with torch.no_grad():
+        return float(sum((p.double() * (i + 1)).sum().item() for i, p in enumerate(model.parameters())))
+
+
+def load_splits(args):
+    """(train_df, val_df, test_df) do dataset real, opcionalmente cortados para testes rápidos."""
+    url = args.spam_zip if args.spam_zip is not None else SPAM_DATA_URL
+    with contextlib.redirect_stdout(io.StringIO()):  # a mensagem de extração se repetiria em cada caminho
+        splits = prepare_spam_splits(args.data_dir, url=url, random_state=SEED)
+    limits = (args.limit_train, args.limit_val, args.limit_test)
+    return tuple(df if limit is None else df.iloc[:limit].reset_index(drop=True)
+                 for df, limit in zip(splits, limits))
+
+
+# --------------------------------------------------------------------------- instrumentação
+
+class FlopCounter:
+    """Conta as operações das camadas lineares do modelo (onde está quase todo o trabalho).
+
+    Um `nn.Linear` com `linhas` vetores de entrada custa 2·linhas·entrada·saída FLOPs no forward.
+    Se o peso é treinável e há gradiente, o backward custa o dobro (gradiente dos pesos e da
+    entrada): 6·linhas·entrada·saída ao todo. Pesos congelados: só o forward. Conta o que o
+    código REALMENTE executa, seja qual for a implementação (padding incluído). Não conta a
+    atenção em si (QKᵀ e pesos·V), as LayerNorms e os embeddings: poucos por cento aqui.
+    """
+
+    def __init__(self, model):
+        self.phase = "setup"
+        self.flops: dict[str, int] = {}
+        self._handles = [m.register_forward_hook(self._count) for m in model.modules() if isinstance(m, nn.Linear)]
+
+    def _count(self, module, inputs, output):
+        rows = inputs[0].numel() // module.in_features
+        flops = 2 * rows * module.in_features * module.out_features
+        key = self.phase
+        if key == "training":
+            key = "training_steps" if torch.is_grad_enabled() else "training_evals"
+        if torch.is_grad_enabled() and module.weight.requires_grad:
+            flops *= 3
+        self.flops[key] = self.flops.get(key, 0) + flops
+
+    def remove(self):
+        for handle in self._handles:
+            handle.remove()
+
+
+class ForwardRecorder:
+    """Observa as chamadas de `forward` do módulo treinado sem mudar o que ele calcula.
+
+    Separa as chamadas com gradiente (passos de treino) das sem gradiente (avaliações),
+    conta lotes e tokens (com padding e reais) e mede o tempo gasto nas avaliações.
+    Com `capture=True`, guarda os logits (lote, classes) de cada texto.
+    """
+
+    def __init__(self, module, device: torch.device):
+        self.device = device
+        self.capture = False
+        self.reset()
+        self._handles = [module.register_forward_pre_hook(self._before),
+                         module.register_forward_hook(self._after)]
+
+    def reset(self):
+        self.counts = {"train_batches": 0, "train_tokens": 0, "eval_batches": 0, "eval_tokens": 0}
+        # Somas de tensores, lidas só no fim: ler um número da GPU a cada passo a faria esperar.
+        self.real_tokens = {"train": 0, "eval": 0}
+        self.eval_seconds = 0.0
+        self.logits = []
+
+    def work(self) -> dict:
+        """Contadores até aqui: lotes, tokens (com padding), tokens reais, tempo das avaliações."""
+        real = {f"{kind}_real_tokens": int(total) for kind, total in self.real_tokens.items()}
+        return {**self.counts, **real, "eval_seconds": self.eval_seconds}
+
+    @staticmethod
+    def _lengths(batch) -> torch.Tensor:
+        if isinstance(batch, HiddenBatch):
+            return batch.lengths
+        return (batch != PAD_TOKEN_ID).sum(dim=1)
+
+    def _before(self, module, inputs):
+        batch = inputs[0]
+        shape = batch.hidden.shape if isinstance(batch, HiddenBatch) else batch.shape
+        kind = "train" if torch.is_grad_enabled() else "eval"
+        self.counts[f"{kind}_batches"] += 1
+        self.counts[f"{kind}_tokens"] += int(shape[0] * shape[1])
+        self.real_tokens[kind] = self._lengths(batch).sum() + self.real_tokens[kind]
+        if kind == "eval":
+            synchronize(self.device)
+            self._start = time.perf_counter()
+
+    def _after(self, module, inputs, output):
+        if torch.is_grad_enabled():
+            return
+        synchronize(self.device)
+        self.eval_seconds += time.perf_counter() - self._start
+        if self.capture:
+            if output.dim() == 3:  # modelo completo: um logit por posição -> o do último token real
+                positions = self._lengths(inputs[0]).to(output.device) - 1
+                output = output[torch.arange(output.shape[0], device=output.device), positions]
+            self.logits.append(output.detach().float().cpu())
+
+    def remove(self):
+        for handle in self._handles:
+            handle.remove()
+
+
+def frozen_token_counts(datasets) -> dict:
+    """Tokens reais dos textos, e tokens processados pelo pré-cálculo (lotes ordenados por tamanho)."""
+    real, processed = 0, 0
+    for dataset in datasets:
+        lengths = sorted(len(ids) for ids in dataset.encoded_texts)
+        real += sum(lengths)
+        for start in range(0, len(lengths), FROZEN_BATCH_SIZE):
+            chunk = lengths[start : start + FROZEN_BATCH_SIZE]
+            processed += len(chunk) * chunk[-1]
+    return {"real_tokens": real, "tokens": processed}
+
+
+def loop_schedule(n_train_batches: int, n_val_batches: int, epochs: int) -> dict:
+    """Quantos passos e lotes de avaliação `train_classifier_simple` faz (com EVAL_FREQ/EVAL_ITER).
+
+    Avalia as perdas nos passos 0, EVAL_FREQ, 2·EVAL_FREQ... e as acurácias no fim de cada época;
+    cada avaliação usa até EVAL_ITER lotes do treino e EVAL_ITER da validação.
+    """
+    steps = epochs * n_train_batches
+    per_evaluation = min(EVAL_ITER, n_train_batches) + min(EVAL_ITER, n_val_batches)
+    loss_evaluations = len(range(0, steps, EVAL_FREQ))
+    return {"train_batches": steps, "eval_batches": (loss_evaluations + epochs) * per_evaluation}
+
+
+# --------------------------------------------------------------------------- os caminhos
+
+def prepare_path(args, device, approach: int, padding: str = "dynamic"):
+    """Modelo de partida (o mesmo em todos os caminhos), preparado para a abordagem, e os dados.
+    (Para os caminhos do projeto, o padding dos loaders de texto não importa: o pré-cálculo
+    usa os textos tokenizados, com o mesmo truncamento do treino.)"""
+    model, info = build_model(args, device)
+    if approach == 2:
+        prepare_head_only(model, seed=SEED)
+    elif approach == 3:
+        prepare_last_block(model, seed=SEED)
+    loaders = create_dataloaders(*load_splits(args), get_tokenizer(), batch_size=args.batch_size,
+                                 padding=padding, seed=SEED)
+    return model, info, loaders
+
+
+def train_and_evaluate(args, device, trainable, model, loaders, epochs: int, flops: FlopCounter) -> dict:
+    """O treino da aula (`train_classifier_simple`: AdamW lr 5e-5, avaliação a cada 50 passos em 5
+    lotes) e depois `calc_accuracy_loader` nos loaders completos. Guarda os logits do teste."""
+    recorder = ForwardRecorder(trainable, device)
+    torch.manual_seed(SEED)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=LEARNING_RATE, weight_decay=WEIGHT_DECAY)
+    loop_output = sys.stdout if args.verbose else io.StringIO()  # linhas "Ep 1 (Step ...)" só com --verbose
+    flops.phase = "training"
+    with Stopwatch(device) as training, autocast(args, device), contextlib.redirect_stdout(loop_output):
+        history = train_classifier_simple(trainable, loaders[0], loaders[1], optimizer, device,
+                                          num_epochs=epochs, eval_freq=EVAL_FREQ, eval_iter=EVAL_ITER,
+                                          progress=False)
+    loop = recorder.work()
+    recorder.reset()
+    flops.phase = "final_eval"
+    accuracy = {}
+    with Stopwatch(device) as final_eval, autocast(args, device):
+        for split, loader in zip(("train", "val", "test"), loaders):
+            recorder.capture = split == "test"
+            accuracy[split] = calc_accuracy_loader(loader, trainable, device)
+    recorder.remove()
+    names = ("train_losses", "val_losses", "train_accs", "val_accs", "examples_seen")
+    return {
+        "epochs": epochs,
+        "phases": {"training_s": training.seconds, "final_eval_s": final_eval.seconds},
+        "loop": loop,
+        "final_eval_work": recorder.work(),
+        "schedule": {"n_train_batches": len(loaders[0]), "n_val_batches": len(loaders[1]),
+                     "expected": loop_schedule(len(loaders[0]), len(loaders[1]), epochs)},
+        "accuracy": accuracy,
+        "history": dict(zip(names, history)),
+        "test_logits": torch.cat(recorder.logits).tolist(),
+    }
+
+
+def run_naive(args, device) -> dict:
+    """Abordagem 3 como na aula: padding fixo e o modelo inteiro (12 blocos) em todo passo."""
+    with Stopwatch(device) as setup:
+        model, info, loaders = prepare_path(args, device, approach=3, padding="fixed")
+    flops = FlopCounter(model)
+    result = {**info, "setup_s": setup.seconds, "peak_rss_setup_mb": peak_rss_mb(),
+              "weights_fingerprint": weights_fingerprint(model),
+              "max_length": loaders[0].dataset.max_length, "token_position": "last_real"}
+    print(f"[naive] {args.naive_epochs} época(s), o modelo inteiro a cada passo...", flush=True)
+    result.update(train_and_evaluate(args, device, model, model, loaders, args.naive_epochs, flops))
+    result["total_s"] = sum(result["phases"].values())
+    result["flops"] = flops.flops
+    return result
+
+
+def run_cached(args, device, approach: int) -> dict:
+    """Abordagens 2 e 3 do jeito do projeto: a parte congelada roda UMA vez por texto
+    (`precompute_frozen_outputs`); o treino só passa pela parte treinável (`TrainableTail`)."""
+    n_trainable_blocks = 1 if approach == 3 else 0
+    with Stopwatch(device) as setup:
+        model, info, text_loaders = prepare_path(args, device, approach)
+    flops = FlopCounter(model)
+    result = {**info, "setup_s": setup.seconds, "peak_rss_setup_mb": peak_rss_mb(),
+              "weights_fingerprint": weights_fingerprint(model), "n_trainable_blocks": n_trainable_blocks}
+
+    flops.phase = "precompute"
+    frozen, precompute = [], {}
+    for split, loader in zip(("train", "val", "test"), text_loaders):
+        with Stopwatch(device) as watch, autocast(args, device):
+            frozen.append(precompute_frozen_outputs(model, loader.dataset, device, n_trainable_blocks,
+                                                    batch_size=FROZEN_BATCH_SIZE))
+        precompute[f"{split}_s"] = watch.seconds
+
+    pin = use_pin_memory(args, device)
+    loaders = (
+        frozen_outputs_loader(frozen[0], args.batch_size, shuffle=True, drop_last=True, seed=SEED, pin_memory=pin),
+        frozen_outputs_loader(frozen[1], args.batch_size, pin_memory=pin),
+        frozen_outputs_loader(frozen[2], args.batch_size, pin_memory=pin),
+    )
+    tail = TrainableTail(model, n_trainable_blocks)
+    result.update(train_and_evaluate(args, device, tail, model, loaders, args.epochs, flops))
+    result["phases"] = {"precompute_s": sum(precompute.values()), **result["phases"]}
+    result.update(total_s=sum(result["phases"].values()), precompute_by_split=precompute, pin_memory=pin,
+                  frozen_forward=frozen_token_counts([loader.dataset for loader in text_loaders]),
+                  frozen_outputs_mb=sum(f.nbytes() for f in frozen) / 2**20, flops=flops.flops)
+    return result
+
+
+def run_features(args, device) -> dict:
+    """Abordagem 1: um vetor por texto (último token real) + classificadores do scikit-learn."""
+    from sklearn.ensemble import RandomForestClassifier
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.linear_model import LogisticRegression
+
+    with Stopwatch(device) as setup:
+        model, info, loaders = prepare_path(args, device, approach=1)
+    rss_setup = peak_rss_mb()
+    flops = FlopCounter(model)
+    flops.phase = "extract"
+    with Stopwatch(device) as extract, autocast(args, device):
+        features = [extract_features(model, loader.dataset, device, pooling="last", batch_size=FROZEN_BATCH_SIZE)
+                    for loader in loaders]
+    (X_train, y_train), (X_val, y_val), (X_test, y_test) = features
+
+    accuracy, phases = {}, {"extract_s": extract.seconds}
+    classifiers = {
+        "random_forest": RandomForestClassifier(n_estimators=100, random_state=SEED),
+        "logistic_regression": LogisticRegression(max_iter=2000),
+    }
+    for name, clf in classifiers.items():
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", ConvergenceWarning)
+            t0 = time.perf_counter()
+            clf.fit(X_train, y_train)
+            phases[f"fit_{name}_s"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        accuracy[name] = {"train": clf.score(X_train, y_train), "val": clf.score(X_val, y_val),
+                          "test": clf.score(X_test, y_test),
+                          "converged": not any(issubclass(w.category, ConvergenceWarning) for w in caught)}
+        phases[f"score_{name}_s"] = time.perf_counter() - t0
+    return {
+        **info,
+        "phases": phases,
+        # A abordagem 1 da aula: extrair + RandomForest (a regressão logística vem à parte).
+        "total_s": extract.seconds + phases["fit_random_forest_s"] + phases["score_random_forest_s"],
+        "total_logistic_regression_s": extract.seconds + phases["fit_logistic_regression_s"]
+                                       + phases["score_logistic_regression_s"],
+        "setup_s": setup.seconds,
+        "peak_rss_setup_mb": rss_setup,
+        "frozen_forward": frozen_token_counts([loader.dataset for loader in loaders]),
+        "flops": flops.flops,  # só a extração; o scikit-learn não entra na conta
+        "accuracy": accuracy["random_forest"],
+        "accuracy_logistic_regression": accuracy["logistic_regression"],
+    }
+
+
+def run_precompute_only(args, device) -> dict:
+    """Só o pré-cálculo congelado da abordagem 3 (para comparar números de threads)."""
+    model, info, loaders = prepare_path(args, device, approach=3)
+    with Stopwatch(device) as watch, autocast(args, device):
+        for loader in loaders:
+            precompute_frozen_outputs(model, loader.dataset, device, n_trainable_blocks=1, batch_size=FROZEN_BATCH_SIZE)
+    tokens = frozen_token_counts([loader.dataset for loader in loaders])["real_tokens"]
+    return {**info, "total_s": watch.seconds, "real_tokens": tokens, "tokens_per_s": tokens / watch.seconds}
+
+
+def run_one_path(args) -> dict:
+    """O que um subprocesso faz: prepara o motor, roda um caminho e anota memória e ambiente."""
+    device = configure_engine(args)
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(device)
+    runners = {
+        "naive": lambda: run_naive(args, device),
+        "ours": lambda: run_cached(args, device, approach=3),
+        "approach2": lambda: run_cached(args, device, approach=2),
+        "approach1": lambda: run_features(args, device),
+        "precompute": lambda: run_precompute_only(args, device),
+    }
+    result = runners[args.only]()
+    result["config"] = {k: result["config"][k] for k in ("emb_dim", "n_layers", "n_heads")}
+    result.update(path=args.only, device=str(device), threads=torch.get_num_threads(), amp=args.amp,
+                  peak_rss_mb=peak_rss_mb())
+    if device.type == "cuda":
+        result["peak_gpu_mb"] = torch.cuda.max_memory_allocated(device) / 2**20
+    return result
+
+
+# --------------------------------------------------------------------------- o processo principal
+
+def run_child(args, only: str, workdir: Path, **overrides) -> dict:
+    json_path = workdir / f"{only}-{len(list(workdir.iterdir()))}.json"
+    command = child_argv(args, only, json_path, **overrides)
+    completed = subprocess.run(command, cwd=REPO_ROOT)
+    if completed.returncode != 0:
+        raise SystemExit(f"O caminho '{only}' falhou (código {completed.returncode}): {' '.join(command)}")
+    return json.loads(json_path.read_text(encoding="utf-8"))
+
+
+def compare_runs(naive: dict, ours: dict) -> dict:
+    """Mesma função, dois jeitos de calcular: as previsões devem coincidir (a menos de
+    arredondamentos de ponto flutuante, que podem trocar um caso com logits quase empatados)."""
+    a, b = np.asarray(naive["test_logits"]), np.asarray(ours["test_logits"])
+    differing = int((a.argmax(1) != b.argmax(1)).sum())
+
+    def max_diff(key):
+        x, y = naive["history"][key], ours["history"][key]
+        return float(np.max(np.abs(np.subtract(x, y)))) if len(x) == len(y) and x else None
+
+    return {
+        "epochs_compared": naive["epochs"],
+        "same_initial_weights": math.isclose(naive["weights_fingerprint"], ours["weights_fingerprint"], rel_tol=1e-12),
+        "test_n": len(a),
+        "test_agreement": 1 - differing / len(a),
+        "test_n_different": differing,
+        "test_max_abs_logit_diff": float(np.abs(a - b).max()),
+        "train_loss_max_abs_diff": max_diff("train_losses"),
+        "val_loss_max_abs_diff": max_diff("val_losses"),
+        "same_accuracies": naive["accuracy"] == ours["accuracy"],
+    }
+
+
+def extrapolate_naive(naive: dict, epochs: int) -> dict:
+    """Tempo do ingênuo com `epochs` épocas, EXTRAPOLADO de uma execução mais curta:
+    tempo por passo × passos + tempo por lote de avaliação × lotes de avaliação + avaliação final
+    (medida; não depende das épocas). Todos os lotes do ingênuo têm o mesmo tamanho (padding
+    fixo), por isso a conta é boa; ainda assim, é uma estimativa."""
+    loop = naive["loop"]
+    step_s = (naive["phases"]["training_s"] - loop["eval_seconds"]) / loop["train_batches"]
+    eval_batch_s = loop["eval_seconds"] / loop["eval_batches"]
+    sched = naive["schedule"]
+    full = loop_schedule(sched["n_train_batches"], sched["n_val_batches"], epochs)
+    training_s = step_s * full["train_batches"] + eval_batch_s * full["eval_batches"]
+    # FLOPs por passo e por lote de avaliação são constantes no ingênuo: escalamos pelos contadores.
+    flops = naive["flops"]
+    return {
+        "label": f"EXTRAPOLADO de {naive['epochs']} época(s) medidas para {epochs}",
+        "epochs": epochs,
+        "step_s": step_s,
+        "eval_batch_s": eval_batch_s,
+        "schedule": full,
+        "phases": {"training_s": training_s, "final_eval_s": naive["phases"]["final_eval_s"]},
+        "total_s": training_s + naive["phases"]["final_eval_s"],
+        "flops": {"training_steps": flops["training_steps"] / loop["train_batches"] * full["train_batches"],
+                  "training_evals": flops["training_evals"] / loop["eval_batches"] * full["eval_batches"],
+                  "final_eval": flops["final_eval"]},
+    }
+
+
+def add_floor(entry: dict, gflops: float) -> None:
+    """Piso = FLOPs / velocidade medida de matmul: o tempo mínimo do trabalho, se a máquina
+    só multiplicasse matrizes na velocidade do teste. total/piso mostra o quanto sobra."""
+    if "flops" not in entry:
+        return
+    flops = sum(entry["flops"].values())
+    entry["floor_s"] = flops / (gflops * 1e9)
+    entry["total_over_floor"] = entry["total_s"] / entry["floor_s"] if entry["floor_s"] else None
+
+
+def machine_info(args, device: torch.device) -> dict:
+    return {
+        "platform": platform.platform(),
+        "processor": platform.processor() or platform.machine(),
+        "cpu_count": os.cpu_count(),
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "device": str(device),
+        "gpu": torch.cuda.get_device_name(device) if device.type == "cuda" else None,
+        "threads": torch.get_num_threads(),
+        "amp": args.amp,
+        "date": time.strftime("%Y-%m-%d %H:%M:%S"),
+        "load_average": os.getloadavg() if hasattr(os, "getloadavg") else None,
+    }
+
+
+def run_benchmark(args) -> dict:
+    device = configure_engine(args)
+    matmul_dtype = amp_dtype(args) if device.type == "cuda" and args.amp != "off" else torch.float32
+    results = {"machine": machine_info(args, device), "matmul": measure_matmul_gflops(device, matmul_dtype),
+               "settings": {"epochs": args.epochs, "naive_epochs": args.naive_epochs, "batch_size": args.batch_size,
+                            "eval_freq": EVAL_FREQ, "eval_iter": EVAL_ITER, "learning_rate": LEARNING_RATE,
+                            "weight_decay": WEIGHT_DECAY, "seed": SEED, "tiny": args.tiny,
+                            "limits": [args.limit_train, args.limit_val, args.limit_test],
+                            "command": " ".join(sys.argv)},
+               "lecture_minutes": LECTURE_MINUTES, "paths": {}}
+    splits = load_splits(args)  # baixa/extrai uma vez; os subprocessos reaproveitam
+    results["data"] = {"train": len(splits[0]), "val": len(splits[1]), "test": len(splits[2])}
+    gflops = results["matmul"]["gflops_best"]
+
+    with tempfile.TemporaryDirectory(prefix="bench_finetune_") as tmp:
+        workdir = Path(tmp)
+        for path in args.paths:
+            print(f"\n=== {path}: {PATH_LABELS[path]} ===", flush=True)
+            results["paths"][path] = run_child(args, path, workdir)
+        check = None
+        if "naive" in results["paths"] and "ours" in results["paths"] and args.naive_epochs != args.epochs:
+            print(f"\n=== ours_check: o projeto com {args.naive_epochs} época(s), só para comparar previsões ===",
+                  flush=True)
+            check = run_child(args, "ours", workdir, epochs=args.naive_epochs)
+
+    paths = results["paths"]
+    for entry in paths.values():
+        add_floor(entry, gflops)
+    naive, ours = paths.get("naive"), paths.get("ours")
+    if naive is not None and naive["epochs"] != args.epochs:
+        results["naive_extrapolated"] = extrapolate_naive(naive, args.epochs)
+        add_floor(results["naive_extrapolated"], gflops)
+    if naive is not None and ours is not None:
+        reference = check if check is not None else ours
+        results["correctness"] = compare_runs(naive, reference)
+        results["correctness"]["reference"] = "ours_check" if check is not None else "ours"
+        measured = naive["epochs"] == ours["epochs"]
+        basis = naive if measured else results["naive_extrapolated"]
+        ours_loop = ours["phases"]["precompute_s"] + ours["phases"]["training_s"]
+        results["ratio"] = {
+            "basis": "medido" if measured else results["naive_extrapolated"]["label"],
+            "naive_over_ours": basis["total_s"] / ours["total_s"],
+            "training_naive_over_ours": basis["phases"]["training_s"] / ours_loop,
+        }
+        results["ratio_naive_over_ours"] = results["ratio"]["naive_over_ours"]
+    for entry in [*paths.values(), check or {}]:  # logits crus não vão para o JSON final
+        entry.pop("test_logits", None)
+    return results
+
+
+def run_thread_sweep(args) -> dict:
+    counts = [int(x) for x in args.sweep_threads.split(",") if x.strip()]
+    sweep = []
+    with tempfile.TemporaryDirectory(prefix="bench_finetune_") as tmp:
+        for threads in counts:
+            print(f"\n=== pré-cálculo congelado com {threads} thread(s) ===", flush=True)
+            result = run_child(args, "precompute", Path(tmp), threads=threads)
+            sweep.append({"threads": threads, "precompute_s": result["total_s"], "tokens_per_s": result["tokens_per_s"],
+                          "peak_rss_mb": result["peak_rss_mb"], "model": result["model"]})
+    return {"machine": machine_info(args, resolve_device(args.device)), "thread_sweep": sweep}
+
+
+# --------------------------------------------------------------------------- relatório
+
+def _fmt_s(seconds) -> str:
+    if seconds is None:
+        return "-"
+    return f"{seconds / 60:.1f} min" if seconds >= 600 else f"{seconds:.1f} s"
+
+
+def _row(cells, widths) -> str:
+    return "  ".join(str(c).ljust(w) if i == 0 else str(c).rjust(w) for i, (c, w) in enumerate(zip(cells, widths)))
+
+
+def format_summary(results: dict) -> str:
+    machine, matmul = results["machine"], results["matmul"]
+    lines = ["", "=" * 100, "RESUMO DO BENCHMARK (tempos de parede; máquina compartilhada = números com ruído)", "=" * 100]
+    first = next(iter(results["paths"].values()), {})
+    lines.append(f"Modelo: {first.get('model', '?')}, pesos {first.get('weights', '?')}")
+    lines.append(f"Dados: treino {results['data']['train']} | validação {results['data']['val']} | "
+                 f"teste {results['data']['test']}")
+    lines.append(f"Máquina: {machine['device']}{' (' + machine['gpu'] + ')' if machine['gpu'] else ''}, "
+                 f"{machine['threads']} thread(s), {machine['cpu_count']} CPUs lógicas, torch {machine['torch']}, "
+                 f"AMP {machine['amp']}")
+    lines.append(f"matmul {matmul['shape']} {matmul['dtype']}: {matmul['gflops_best']:.1f} GFLOP/s (melhor), "
+                 f"{matmul['gflops_median']:.1f} (mediana)")
+    lines.append("")
+    header = ["caminho", "épocas", "pré-cálculo", "treino", "aval. final", "total", "pico RSS", "piso", "total/piso",
+              "acc teste"]
+    widths = [24, 6, 11, 10, 11, 10, 10, 9, 10, 9]
+    lines += [_row(header, widths), _row(["-" * w for w in widths], widths)]
+    rows = [(name, entry) for name, entry in results["paths"].items()]
+    if "naive_extrapolated" in results:
+        rows.insert(1, ("naive_extrapolated", results["naive_extrapolated"]))
+    for name, entry in rows:
+        phases = entry["phases"]
+        if name == "approach1":
+            pre, train = phases["extract_s"], phases["fit_random_forest_s"]
+            final = phases["score_random_forest_s"]
+        else:
+            pre, train, final = phases.get("precompute_s"), phases["training_s"], phases["final_eval_s"]
+        label = "ingênuo EXTRAPOLADO" if name == "naive_extrapolated" else PATH_LABELS[name]
+        acc = entry.get("accuracy", {}).get("test")
+        lines.append(_row([
+            label, entry.get("epochs", "-"), _fmt_s(pre), _fmt_s(train), _fmt_s(final), _fmt_s(entry["total_s"]),
+            f"{entry['peak_rss_mb']:.0f} MiB" if "peak_rss_mb" in entry else "-",
+            _fmt_s(entry.get("floor_s")),
+            f"{entry['total_over_floor']:.1f}x" if entry.get("total_over_floor") else "-",
+            f"{acc * 100:.1f}%" if acc is not None else "-",
+        ], widths))
+    lines.append("(abordagem 1: 'pré-cálculo' = extract_features, 'treino' = fit do RandomForest, "
+                 "'aval. final' = score; o piso conta só a extração)")
+    if "approach1" in results["paths"]:
+        a1 = results["paths"]["approach1"]
+        lr = a1["accuracy_logistic_regression"]
+        lines.append(f"abordagem 1 com regressão logística: total {_fmt_s(a1['total_logistic_regression_s'])}, "
+                     f"acc teste {lr['test'] * 100:.1f}%")
+    if "ours" in results["paths"]:
+        ours = results["paths"]["ours"]
+        loop = ours["loop"]
+        lines.append(f"projeto: saídas congeladas guardadas = {ours['frozen_outputs_mb']:.0f} MiB; no laço, "
+                     f"{loop['train_real_tokens'] / max(loop['train_tokens'], 1) * 100:.0f}% dos tokens dos lotes "
+                     "são reais (o resto é padding até o maior texto do lote)")
+    if "naive" in results["paths"]:
+        naive = results["paths"]["naive"]
+        lines.append(f"ingênuo: padding fixo em {naive['max_length']} tokens; token classificado = último REAL "
+                     "('last_real', a mesma função do projeto; a posição 'last' da aula lê um token de padding)")
+        if "naive_extrapolated" in results:
+            ext = results["naive_extrapolated"]
+            lines.append(f"  {ext['label']}: {ext['step_s']:.2f} s/passo × {ext['schedule']['train_batches']} passos "
+                         f"+ {ext['eval_batch_s']:.2f} s/lote × {ext['schedule']['eval_batches']} lotes de avaliação "
+                         "+ avaliação final medida")
+    if "ratio" in results:
+        ratio = results["ratio"]
+        lines.append("")
+        lines.append(f"ingênuo / projeto: {ratio['naive_over_ours']:.1f}x no total, "
+                     f"{ratio['training_naive_over_ours']:.1f}x só o treino (pré-cálculo + laço) [{ratio['basis']}]")
+        lines.append(f"(na aula, o treino ingênuo levou {LECTURE_MINUTES} min numa CPU)")
+    if "correctness" in results:
+        c = results["correctness"]
+
+        def num(x):
+            return "-" if x is None else f"{x:.2e}"
+
+        lines.append(f"Conferência ({c['epochs_compared']} época(s), {c['reference']}): mesmos pesos iniciais = "
+                     f"{c['same_initial_weights']}; previsões no teste iguais em {c['test_agreement'] * 100:.2f}% "
+                     f"({c['test_n_different']} de {c['test_n']} diferentes); max |Δlogit| = "
+                     f"{num(c['test_max_abs_logit_diff'])}; max |Δ perda treino| = {num(c['train_loss_max_abs_diff'])}; "
+                     f"max |Δ perda val| = {num(c['val_loss_max_abs_diff'])}; acurácias iguais = {c['same_accuracies']}")
+    lines.append("=" * 100)
+    return "\n".join(lines)
+
+
+def format_sweep(results: dict) -> str:
+    lines = ["", "Pré-cálculo congelado (abordagem 3) por número de threads:", "threads  tempo      tokens/s   pico RSS"]
+    for row in results["thread_sweep"]:
+        lines.append(f"{row['threads']:>7}  {_fmt_s(row['precompute_s']):>9}  {row['tokens_per_s']:>9.0f}  "
+                     f"{row['peak_rss_mb']:>6.0f} MiB")
+    return "\n".join(lines)
+
+
+def write_json(path: Path, results: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+def main(argv=None) -> dict:
+    args = parse_args(argv)
+    if args.only:
+        result = run_one_path(args)
+        if args.json:
+            write_json(args.json, result)
+        print(f"[{args.only}] total {_fmt_s(result['total_s'])}, pico RSS {result['peak_rss_mb']:.0f} MiB", flush=True)
+        return result
+    if args.sweep_threads:
+        results = run_thread_sweep(args)
+        print(format_sweep(results))
+    else:
+        results = run_benchmark(args)
+        print(format_summary(results))
+    if args.json:
+        write_json(args.json, results)
+        print(f"Resultados gravados em {args.json}")
+    return results
+
+
+if __name__ == "__main__":
+    main()
