@@ -111,6 +111,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--sweep-threads", nargs="?", const="1,2", default=None, metavar="LISTA",
                      help="só mede o pré-cálculo congelado para cada número de threads (ex.: 1,2)")
     run.add_argument("--json", type=Path, help="grava os resultados neste arquivo JSON")
+    run.add_argument("--in-process", action="store_true",
+                     help="roda os caminhos no próprio processo (testes rápidos); o pico de RSS deixa de ser por caminho")
     run.add_argument("--verbose", action="store_true", help="mostra as linhas do laço de treino")
 
     train = parser.add_argument_group("treino")
@@ -126,6 +128,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="torch.autocast no pré-cálculo, no treino e na avaliação")
     engine.add_argument("--pin-memory", default="auto", choices=("auto", "on", "off"),
                         help="pin_memory dos loaders de saídas pré-calculadas (auto = só em CUDA)")
+    engine.add_argument("--no-cudnn-sdpa", action="store_true",
+                        help="desliga o backend cuDNN da atenção (SDPA) em CUDA: com --amp, ele monta um plano "
+                             "novo para cada comprimento de lote, e os lotes do projeto variam de comprimento")
 
     data = parser.add_argument_group("modelo e dados")
     data.add_argument("--tiny", action="store_true",
@@ -165,7 +170,8 @@ def child_argv(args: argparse.Namespace, only: str, json_path: Path, **overrides
     for option in ("threads", "models_dir", "spam_zip", "limit_train", "limit_val", "limit_test"):
         if values[option] is not None:
             argv += ["--" + option.replace("_", "-"), str(values[option])]
-    argv += ["--tiny"] * bool(values["tiny"]) + ["--verbose"] * bool(values["verbose"])
+    for flag in ("tiny", "verbose", "no_cudnn_sdpa"):
+        argv += ["--" + flag.replace("_", "-")] * bool(values[flag])
     return argv
 
 
@@ -181,6 +187,8 @@ def resolve_device(name: str) -> torch.device:
 def configure_engine(args) -> torch.device:
     if args.threads is not None:
         torch.set_num_threads(args.threads)
+    if args.no_cudnn_sdpa:
+        torch.backends.cuda.enable_cudnn_sdp(False)
     return resolve_device(args.device)
 
 
@@ -286,9 +294,10 @@ def build_model(args, device: torch.device):
 
 
 def weights_fingerprint(model) -> float:
-    """Um número que muda se qualquer peso mudar: confere que os caminhos partem do mesmo modelo."""
+    """Um número que muda se os pesos mudarem: confere que os caminhos partem do mesmo modelo.
+    (Somas sem cópias dos tensores, para não inflar o pico de memória que medimos.)"""
     with torch.no_grad():
-        return float(sum((p.double() * (i + 1)).sum().item() for i, p in enumerate(model.parameters())))
+        return sum((i + 1) * p.sum().item() for i, p in enumerate(model.parameters()))
 
 
 def load_splits(args):
@@ -598,8 +607,11 @@ def run_one_path(args) -> dict:
 # --------------------------------------------------------------------------- o processo principal
 
 def run_child(args, only: str, workdir: Path, **overrides) -> dict:
+    """Roda um caminho num subprocesso deste mesmo script e lê o JSON que ele grava."""
     json_path = workdir / f"{only}-{len(list(workdir.iterdir()))}.json"
     command = child_argv(args, only, json_path, **overrides)
+    if args.in_process:
+        return json.loads(json.dumps(run_one_path(parse_args(command[2:]))))
     completed = subprocess.run(command, cwd=REPO_ROOT)
     if completed.returncode != 0:
         raise SystemExit(f"O caminho '{only}' falhou (código {completed.returncode}): {' '.join(command)}")
@@ -677,6 +689,9 @@ def machine_info(args, device: torch.device) -> dict:
         "gpu": torch.cuda.get_device_name(device) if device.type == "cuda" else None,
         "threads": torch.get_num_threads(),
         "amp": args.amp,
+        "rss_per_path": not args.in_process,
+        "cudnn_sdpa": not args.no_cudnn_sdpa if device.type == "cuda" else None,
+        "pin_memory": use_pin_memory(args, device),
         "date": time.strftime("%Y-%m-%d %H:%M:%S"),
         "load_average": os.getloadavg() if hasattr(os, "getloadavg") else None,
     }
@@ -765,7 +780,7 @@ def format_summary(results: dict) -> str:
                  f"teste {results['data']['test']}")
     lines.append(f"Máquina: {machine['device']}{' (' + machine['gpu'] + ')' if machine['gpu'] else ''}, "
                  f"{machine['threads']} thread(s), {machine['cpu_count']} CPUs lógicas, torch {machine['torch']}, "
-                 f"AMP {machine['amp']}")
+                 f"AMP {machine['amp']}" + ("" if machine["cudnn_sdpa"] in (None, True) else ", SDPA sem cuDNN"))
     lines.append(f"matmul {matmul['shape']} {matmul['dtype']}: {matmul['gflops_best']:.1f} GFLOP/s (melhor), "
                  f"{matmul['gflops_median']:.1f} (mediana)")
     lines.append("")
@@ -792,6 +807,8 @@ def format_summary(results: dict) -> str:
             f"{entry['total_over_floor']:.1f}x" if entry.get("total_over_floor") else "-",
             f"{acc * 100:.1f}%" if acc is not None else "-",
         ], widths))
+    if not machine.get("rss_per_path", True):
+        lines.append("(--in-process: o pico de RSS é o acumulado do processo, não o de cada caminho)")
     lines.append("(abordagem 1: 'pré-cálculo' = extract_features, 'treino' = fit do RandomForest, "
                  "'aval. final' = score; o piso conta só a extração)")
     if "approach1" in results["paths"]:
