@@ -12,6 +12,12 @@ from execucao_protegida import preprocessadores_da_correcao  # noqa: E402
 
 c = get_config()  # noqa: F821 (o nbgrader define get_config ao carregar este arquivo)
 
+# Os kernels da correção herdam o ambiente do nbgrader. Os exercícios usam modelos minúsculos:
+# com 1 thread eles rodam dezenas de vezes mais rápido do que disputando os núcleos entre threads
+# (e vários alunos podem ser corrigidos em paralelo sem um atrapalhar o outro).
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("MKL_NUM_THREADS", "1")
+
 # ----------------------------------------------------------------------------- o curso
 c.CourseDirectory.course_id = "finetuning-llms-classificacao"
 c.CourseDirectory.root = PASTA  # source/, release/, submitted/, autograded/, feedback/ ficam aqui

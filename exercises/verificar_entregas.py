@@ -1,0 +1,240 @@
+"""Confere as entregas dos alunos antes da correção, para nenhum problema virar um zero silencioso.
+
+O `nbgrader autograde` encontra os testes e as respostas pelos metadados que ele mesmo grava em
+cada célula (`grade_id`). Se o aluno apaga uma célula, troca o tipo dela, duplica células ou salva
+o notebook com uma ferramenta que descarta metadados, a correção roda sem erro e simplesmente
+dá zero. Este script compara cada notebook entregue com a fonte do professor e aponta:
+
+- notebook não entregue (e arquivos com outro nome, como "Cópia de ex01_divisao.ipynb");
+- arquivo que não é um notebook válido, ou grande demais;
+- metadados do nbgrader removidos (de todas as células ou de algumas);
+- células de teste, de resposta ou somente leitura apagadas;
+- células com o tipo trocado (código <-> texto);
+- células do nbgrader duplicadas (copiar e colar uma célula copia os metadados);
+- kernel diferente do da fonte (`python3`).
+
+Uso, dentro de exercises/ e com o ambiente do curso ativo:
+    python verificar_entregas.py                       # todas as atividades e alunos
+    python verificar_entregas.py --atividade ex01_divisao --aluno maria
+    python verificar_entregas.py --so-problemas        # esconde as entregas sem problema
+
+Sai com código 0 se estiver tudo certo e 1 se houver algum problema.
+"""
+
+from __future__ import annotations
+
+import argparse
+import fnmatch
+import json
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+
+PASTA = Path(__file__).resolve().parent
+TAMANHO_MAXIMO_MB = 20  # notebooks dos exercícios têm poucos KB; mais que isso é saída gigante
+
+__all__ = ["Entrega", "verificar", "tabela", "main"]
+
+
+@dataclass
+class Entrega:
+    """Uma linha do relatório: um notebook esperado de um aluno numa atividade."""
+
+    aluno: str
+    atividade: str
+    notebook: str
+    problemas: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problemas
+
+
+# --------------------------------------------------------------------------- fonte do professor
+
+@dataclass
+class _CelulaFonte:
+    grade_id: str
+    id_celula: str | None
+    tipo: str  # "code" ou "markdown"
+    papel: str  # descrição para o relatório
+
+
+def _papel(nbgrader: dict) -> str:
+    if nbgrader.get("grade") and nbgrader.get("solution"):
+        return "resposta com correção manual"
+    if nbgrader.get("grade"):
+        return "teste"
+    if nbgrader.get("solution"):
+        return "resposta"
+    if nbgrader.get("task"):
+        return "tarefa"
+    return "somente leitura"
+
+
+def _celulas_fonte(fonte: Path) -> tuple[list[_CelulaFonte], str | None]:
+    nb = nbformat.read(fonte, as_version=4)
+    celulas = []
+    for celula in nb.cells:
+        nbgrader = celula.get("metadata", {}).get("nbgrader")
+        if nbgrader and nbgrader.get("grade_id"):
+            celulas.append(_CelulaFonte(nbgrader["grade_id"], celula.get("id"), celula.cell_type, _papel(nbgrader)))
+    kernel = nb.metadata.get("kernelspec", {}).get("name")
+    return celulas, kernel
+
+
+def atividades_da_fonte(pasta: Path = PASTA) -> dict[str, list[Path]]:
+    """`{atividade: [notebooks da fonte]}` a partir de `source/`."""
+    resultado: dict[str, list[Path]] = {}
+    for notebook in sorted((pasta / "source").glob("*/*.ipynb")):
+        if ".ipynb_checkpoints" not in notebook.parts:
+            resultado.setdefault(notebook.parent.name, []).append(notebook)
+    return resultado
+
+
+# --------------------------------------------------------------------------- um notebook entregue
+
+def _tipo(tipo: str) -> str:
+    return {"code": "código", "markdown": "texto", "raw": "texto bruto"}.get(tipo, tipo)
+
+
+def verificar_notebook(entregue: Path, fonte: Path) -> list[str]:
+    """Os problemas de um notebook entregue, comparado com a fonte do professor."""
+    tamanho_mb = entregue.stat().st_size / 1e6
+    if tamanho_mb > TAMANHO_MAXIMO_MB:
+        return [f"arquivo de {tamanho_mb:.0f} MB (saídas enormes?): limpe as saídas e reenvie"]
+    try:
+        nb = nbformat.read(entregue, as_version=4)
+    except (json.JSONDecodeError, UnicodeDecodeError, nbformat.reader.NotJSONError, ValueError, KeyError) as erro:
+        return [f"não é um notebook válido ({type(erro).__name__}): peça o arquivo de novo"]
+
+    celulas_fonte, kernel_fonte = _celulas_fonte(fonte)
+    problemas = []
+
+    kernel = nb.metadata.get("kernelspec", {}).get("name")
+    if kernel_fonte and kernel != kernel_fonte:
+        problemas.append(
+            f"kernel {kernel!r} em vez de {kernel_fonte!r} (a correção usa {kernel_fonte!r} mesmo assim)"
+            if kernel
+            else f"sem kernelspec nos metadados (a correção usa {kernel_fonte!r})"
+        )
+
+    por_grade_id: dict[str, list] = {}
+    for celula in nb.cells:
+        grade_id = celula.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+        if grade_id:
+            por_grade_id.setdefault(grade_id, []).append(celula)
+    ids_celulas = {celula.get("id"): celula for celula in nb.cells if celula.get("id")}
+
+    if celulas_fonte and not por_grade_id:
+        problemas.append(
+            "metadados do nbgrader removidos de TODAS as células (notebook salvo por uma ferramenta "
+            "que descarta metadados?): a correção automática daria zero"
+        )
+        return problemas
+
+    for celula_fonte in celulas_fonte:
+        nome = f"{celula_fonte.papel} '{celula_fonte.grade_id}'"
+        encontradas = por_grade_id.get(celula_fonte.grade_id, [])
+        if not encontradas:
+            mesma = ids_celulas.get(celula_fonte.id_celula)
+            if mesma is not None and "nbgrader" not in mesma.get("metadata", {}):
+                problemas.append(f"célula de {nome} perdeu os metadados do nbgrader")
+            else:
+                problemas.append(f"célula de {nome} apagada")
+            continue
+        if len(encontradas) > 1:
+            problemas.append(
+                f"célula de {nome} aparece {len(encontradas)} vezes (copiar e colar copia os metadados; "
+                "só uma delas é corrigida)"
+            )
+        tipos = {celula.cell_type for celula in encontradas}
+        if tipos != {celula_fonte.tipo}:
+            mudou = ", ".join(_tipo(t) for t in sorted(tipos))
+            problemas.append(f"célula de {nome} mudou de {_tipo(celula_fonte.tipo)} para {mudou}")
+    return problemas
+
+
+# --------------------------------------------------------------------------- a turma
+
+def verificar(pasta: Path = PASTA, atividade: str = "*", aluno: str = "*") -> list[Entrega]:
+    """Confere `submitted/<aluno>/<atividade>/` contra `source/<atividade>/` (globs permitidos)."""
+    pasta = Path(pasta)
+    fontes = {
+        nome: notebooks for nome, notebooks in atividades_da_fonte(pasta).items() if fnmatch.fnmatch(nome, atividade)
+    }
+    entregues = pasta / "submitted"
+    alunos = sorted(
+        p.name for p in entregues.iterdir() if p.is_dir() and fnmatch.fnmatch(p.name, aluno)
+    ) if entregues.is_dir() else []
+    resultado = []
+    for nome_aluno in alunos:
+        for nome_atividade, notebooks in fontes.items():
+            pasta_entrega = entregues / nome_aluno / nome_atividade
+            for fonte in notebooks:
+                entrega = Entrega(nome_aluno, nome_atividade, fonte.name)
+                resultado.append(entrega)
+                if not pasta_entrega.is_dir():
+                    entrega.problemas.append("atividade não entregue (pasta ausente)")
+                    continue
+                arquivo = pasta_entrega / fonte.name
+                if arquivo.is_file():
+                    entrega.problemas += verificar_notebook(arquivo, fonte)
+                    continue
+                outros = sorted(
+                    p.name for p in pasta_entrega.glob("*.ipynb") if p.name not in {f.name for f in notebooks}
+                )
+                if outros:
+                    entrega.problemas.append(
+                        f"notebook não encontrado; há {', '.join(repr(o) for o in outros)}: "
+                        f"renomeie para {fonte.name!r}"
+                    )
+                else:
+                    entrega.problemas.append("notebook não entregue")
+    return resultado
+
+
+def tabela(entregas: list[Entrega], so_problemas: bool = False) -> str:
+    """O relatório em texto: uma linha por problema (ou 'ok'), com colunas alinhadas."""
+    cabecalho = ("Aluno", "Atividade", "Notebook", "Situação")
+    linhas = []
+    for entrega in entregas:
+        if entrega.ok and not so_problemas:
+            linhas.append((entrega.aluno, entrega.atividade, entrega.notebook, "ok"))
+        for problema in entrega.problemas:
+            linhas.append((entrega.aluno, entrega.atividade, entrega.notebook, "PROBLEMA: " + problema))
+    larguras = [max([len(cabecalho[i])] + [len(linha[i]) for linha in linhas]) for i in range(3)]
+
+    def formatar(linha):
+        return "  ".join(str(valor).ljust(larguras[i]) for i, valor in enumerate(linha[:3])) + "  " + linha[3]
+
+    partes = [formatar(cabecalho), formatar(tuple("-" * n for n in larguras) + ("-" * 8,))]
+    partes += [formatar(linha) for linha in linhas]
+    com_problema = sum(not entrega.ok for entrega in entregas)
+    alunos = len({entrega.aluno for entrega in entregas})
+    partes.append("")
+    partes.append(
+        f"{len(entregas)} notebooks esperados de {alunos} aluno(s); "
+        f"{com_problema} com problema(s)." if entregas else "Nenhuma entrega encontrada em submitted/."
+    )
+    return "\n".join(partes)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description="Confere as entregas (submitted/) contra as fontes (source/) antes da correção."
+    )
+    parser.add_argument("--atividade", default="*", help="id da atividade (aceita glob; padrão: todas)")
+    parser.add_argument("--aluno", default="*", help="id do aluno (aceita glob; padrão: todos)")
+    parser.add_argument("--pasta", type=Path, default=PASTA, help="pasta do curso (padrão: a deste script)")
+    parser.add_argument("--so-problemas", action="store_true", help="mostra só as entregas com problema")
+    args = parser.parse_args(argv)
+    entregas = verificar(args.pasta, args.atividade, args.aluno)
+    print(tabela(entregas, so_problemas=args.so_problemas))
+    return 0 if entregas and all(entrega.ok for entrega in entregas) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
