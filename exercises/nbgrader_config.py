@@ -44,7 +44,7 @@ c.Execute.error_on_timeout = {
         "pelo corretor. Há um laço infinito ou uma conta longa demais?"
     ],
 }
-c.Execute.iopub_timeout = 10  # espera pelas últimas saídas depois da resposta do kernel
+c.Execute.iopub_timeout = 5  # espera pelas últimas saídas depois da resposta do kernel
 c.ExecucaoProtegida.tempo_total_notebook = 600  # depois disso, 5 s por célula restante
 c.ExecucaoProtegida.max_caracteres_saida = 20_000  # por célula; o excesso é descartado
 

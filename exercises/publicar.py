@@ -6,7 +6,8 @@ repositório). Este script:
 1. (re)escreve nas fontes (`source/<atividade>/<notebook>.ipynb`) as duas primeiras células:
    a instalação do pacote `llmdefinitions` (só quando o notebook roda no Google Colab) e o selo
    "Abrir no Colab", que aponta para a versão do ALUNO (`exercises/release/...`);
-2. gera a versão do aluno com `nbgrader generate_assignment "*" --force` (tira soluções e
+2. atualiza a tabela de links "Abrir no Colab" de `book/exercicios.md` (entre marcadores);
+3. gera a versão do aluno com `nbgrader generate_assignment "*" --force` (tira soluções e
    testes ocultos), que é publicada no repositório para os alunos abrirem no Colab.
 
 Uso, com o ambiente do curso ativo (de qualquer pasta):
@@ -140,6 +141,54 @@ def sincronizar_fontes(pasta: Path = PASTA, raiz: Path = RAIZ, so_verificar: boo
     return mensagens
 
 
+# --------------------------------------------------------------------------- página do livro
+
+PAGINA_EXERCICIOS = Path("book") / "exercicios.md"
+INICIO_TABELA = "<!-- tabela gerada por exercises/publicar.py: não edite à mão -->"
+FIM_TABELA = "<!-- fim da tabela gerada -->"
+
+
+def _titulo(fonte: Path) -> str:
+    """O título do enunciado (primeiro cabeçalho `# ...`), sem o prefixo "Exercício N —"."""
+    for celula in nbformat.read(fonte, as_version=4).cells:
+        if celula.cell_type == "markdown":
+            for linha in celula.source.splitlines():
+                if linha.startswith("# "):
+                    return re.sub(r"^Exercício\s+\d+\s*[—-]\s*", "", linha[2:].strip())
+    return fonte.stem
+
+
+def tabela_exercicios(pasta: Path = PASTA, raiz: Path = RAIZ) -> str:
+    """A tabela de book/exercicios.md: um link do Colab por notebook da versão do aluno."""
+    linhas = [INICIO_TABELA, "", "| # | Exercício | Abrir | No livro |", "|---|---|---|---|"]
+    for numero, fonte in enumerate(notebooks_fonte(pasta), start=1):
+        atividade = fonte.parent.name
+        link = link_colab(f"exercises/release/{atividade}/{fonte.name}", raiz)
+        linhas.append(
+            f"| {numero} | {_titulo(fonte)} | [Abrir no Colab]({link}) | "
+            f"[{atividade}](exercicios/{atividade}/{fonte.name}) |"
+        )
+    return "\n".join(linhas + ["", FIM_TABELA])
+
+
+def sincronizar_pagina(pasta: Path = PASTA, raiz: Path = RAIZ, so_verificar: bool = False) -> list[str]:
+    """Atualiza a tabela entre os marcadores de book/exercicios.md."""
+    pagina = raiz / PAGINA_EXERCICIOS
+    if not pagina.exists():
+        return [f"{PAGINA_EXERCICIOS} não existe"]
+    texto = pagina.read_text(encoding="utf-8")
+    padrao = re.compile(re.escape(INICIO_TABELA) + r".*?" + re.escape(FIM_TABELA), re.S)
+    if not padrao.search(texto):
+        return [f"{PAGINA_EXERCICIOS}: faltam os marcadores da tabela ({INICIO_TABELA!r} ... {FIM_TABELA!r})"]
+    novo = padrao.sub(lambda _: tabela_exercicios(pasta, raiz), texto)
+    if novo == texto:
+        return []
+    if so_verificar:
+        return [f"{PAGINA_EXERCICIOS}: tabela de links desatualizada"]
+    pagina.write_text(novo, encoding="utf-8")
+    return [f"{PAGINA_EXERCICIOS}: tabela de links atualizada"]
+
+
 # --------------------------------------------------------------------------- nbgrader
 
 def ambiente_nbgrader() -> dict[str, str]:
@@ -204,6 +253,7 @@ def comparar_notebooks(esperado: Path, atual: Path) -> list[str]:
 def conferir_release(pasta: Path = PASTA, raiz: Path = RAIZ) -> list[str]:
     """Gera a versão do aluno numa cópia temporária e compara com `release/`. Lista os problemas."""
     problemas = sincronizar_fontes(pasta, raiz, so_verificar=True)
+    problemas += sincronizar_pagina(pasta, raiz, so_verificar=True)
     with tempfile.TemporaryDirectory(prefix="curso-") as temporaria:
         copia = copiar_curso(pasta, Path(temporaria) / "exercises")
         gerar_release(copia)
@@ -237,7 +287,7 @@ def main(argv: list[str] | None = None) -> int:
                 return 1
             print("Fontes e release/ em dia.")
             return 0
-        for mensagem in sincronizar_fontes():
+        for mensagem in sincronizar_fontes() + sincronizar_pagina():
             print(mensagem)
         gerar_release()
     except ErroDePublicacao as erro:

@@ -1,0 +1,633 @@
+"""Exercícios do nbgrader: enunciados em dia, nada de solução vazando e uma correção que não engana.
+
+O teste principal roda o ciclo do professor numa cópia temporária do curso:
+`generate_assignment` -> entregas de alunos fictícios -> `corrigir.py` (conferência, autograde,
+devolutivas e exportação) -> correção manual simulada -> `corrigir.py --apenas-feedback`.
+
+Alunos fictícios (duas cópias do curso corrigidas em paralelo, cada uma com o seu gradebook):
+- A: `solucao` (as fontes do professor), `em_branco` (a versão do aluno sem nada feito),
+  `sem_metadados` (ex01 salvo por uma ferramenta que descarta metadados) e `travado`
+  (ex06 com laço infinito imprimindo sem parar);
+- B: `visivel` (soluções erradas que passam nos testes visíveis), `alternativa` (soluções
+  corretas escritas de outro jeito) e `teimoso` (ex06 que imprime 30 MB e depois ignora a
+  interrupção: o kernel precisa ser reiniciado).
+"""
+
+from __future__ import annotations
+
+import copy
+import csv
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+import yaml
+
+pytest.importorskip("nbgrader")
+
+REPO = Path(__file__).resolve().parents[1]
+EXERCICIOS = REPO / "exercises"
+sys.path.insert(0, str(EXERCICIOS))
+
+import publicar  # noqa: E402
+import verificar_entregas  # noqa: E402
+
+FONTES = publicar.notebooks_fonte(EXERCICIOS)
+ATIVIDADES = [fonte.parent.name for fonte in FONTES]
+TEMPO_CELULA = 20  # segundos por célula na correção do teste (o config usa 120)
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+# Soluções erradas que passam em todos os testes visíveis: os testes ocultos devem pegá-las.
+ERRADAS = {
+    "contar-compartilhadas": '''
+def contar_compartilhadas(a, b):
+    return len(a.merge(b, on="Text"))  # conta pares de linhas, não textos distintos
+''',
+    "dividir-sem-vazamento": '''
+def dividir_sem_vazamento(df, frac_treino=0.7, frac_validacao=0.1, semente=123):
+    # Erro clássico: balanceia e divide sem tirar as mensagens repetidas (vazamento).
+    spam = df[df["Label"] == "spam"]
+    ham = df[df["Label"] == "ham"].sample(n=len(spam), random_state=semente)
+    balanceado = pd.concat([ham, spam])
+    balanceado["Label"] = balanceado["Label"].map({"ham": 0, "spam": 1})
+    balanceado = balanceado.sample(frac=1, random_state=semente).reset_index(drop=True)
+    n_treino = int(len(balanceado) * frac_treino)
+    n_validacao = int(len(balanceado) * frac_validacao)
+    return (balanceado[:n_treino], balanceado[n_treino:n_treino + n_validacao],
+            balanceado[n_treino + n_validacao:])
+''',
+    "codificar-lote": '''
+def codificar_lote(textos, tokenizer, max_length=None, pad_token_id=50256):
+    codificados = [tokenizer.encode(t) for t in textos]
+    if max_length is None:
+        max_length = max(len(ids) for ids in codificados)
+    # Erro: trunca guardando o FIM da mensagem e ignora o pad_token_id recebido.
+    linhas = [ids[-max_length:] + [50256] * (max_length - len(ids[-max_length:])) for ids in codificados]
+    return torch.tensor(linhas)
+''',
+    "indice-ultimo-token": '''
+def indice_ultimo_token_real(input_ids, pad_token_id=50256):
+    # Erro de "menos um": posição do primeiro preenchimento - 1 (dá -1 sem preenchimento).
+    return (input_ids == pad_token_id).long().argmax(dim=1) - 1
+''',
+    "abordagem3": '''
+def preparar_abordagem3(modelo, num_classes=2):
+    modelo = preparar_abordagem2(modelo, num_classes)
+    # Erro: descongela TODOS os blocos, não só o último.
+    for parametro in modelo.trf_blocks.parameters():
+        parametro.requires_grad = True
+    for parametro in modelo.final_norm.parameters():
+        parametro.requires_grad = True
+    return modelo
+''',
+    "logits-ultimo-token": '''
+def logits_ultimo_token_real(modelo, input_ids, pad_token_id=50256):
+    # Erro clássico (o da aula): a ÚLTIMA POSIÇÃO, que é preenchimento nas mensagens curtas.
+    return modelo(input_ids)[:, -1, :]
+''',
+    "acuracia": '''
+def calc_acuracia(modelo, lotes, pad_token_id=50256):
+    # Erro: média das acurácias por lote (lotes de tamanhos diferentes pesam igual).
+    acuracias = []
+    with torch.no_grad():
+        for x, y in lotes:
+            previstos = logits_ultimo_token_real(modelo, x, pad_token_id).argmax(dim=-1)
+            acuracias.append((previstos == y).float().mean().item())
+    return sum(acuracias) / len(acuracias)
+''',
+    "extrair-features": '''
+def extrair_features(modelo, input_ids, pad_token_id=50256):
+    # Erro clássico: a última posição (preenchimento nas mensagens curtas).
+    with torch.no_grad():
+        return modelo.hidden_states(input_ids)[:, -1, :].numpy()
+''',
+    "treinar-e-avaliar": '''
+from sklearn.ensemble import RandomForestClassifier
+
+def treinar_e_avaliar(X_treino, y_treino, X_teste, y_teste, semente=123):
+    # Erro: treina com treino + teste (o teste vaza para o modelo).
+    clf = RandomForestClassifier(random_state=semente)
+    clf.fit(np.concatenate([X_treino, X_teste]), np.concatenate([y_treino, y_teste]))
+    return clf, float(clf.score(X_teste, y_teste))
+''',
+    "estimar-memoria": '''
+ESTADOS_POR_PARAMETRO = {"adamw": 2, "adam": 2, "sgd_momento": 1, "sgd": 0}
+
+def estimar_memoria_gb(num_parametros, bytes_por_valor=4, otimizador="adamw", parametros_treinaveis=None):
+    # Erro: ignora parametros_treinaveis (como se tudo fosse treinável).
+    return num_parametros * bytes_por_valor * (2 + ESTADOS_POR_PARAMETRO[otimizador]) / 1e9
+''',
+}
+
+# Soluções corretas escritas de outro jeito: devem ganhar a nota toda.
+ALTERNATIVAS = {
+    "contar-compartilhadas": '''
+def contar_compartilhadas(a, b):
+    return int(pd.Series(a["Text"].unique()).isin(b["Text"]).sum())
+''',
+    "dividir-sem-vazamento": '''
+import numpy as np
+
+def dividir_sem_vazamento(df, frac_treino=0.7, frac_validacao=0.1, semente=123):
+    limpo = df.groupby(["Label", "Text"], as_index=False, sort=False).first()
+    n_spam = int((limpo["Label"] == "spam").sum())
+    ham = limpo[limpo["Label"] == "ham"].sample(n_spam, random_state=semente)
+    tudo = pd.concat([limpo[limpo["Label"] == "spam"], ham], ignore_index=True)
+    tudo["Label"] = (tudo["Label"] == "spam").astype(int)
+    tudo = tudo.iloc[np.random.default_rng(semente).permutation(len(tudo))]
+    a = int(len(tudo) * frac_treino)
+    b = a + int(len(tudo) * frac_validacao)
+    return tudo.iloc[:a].copy(), tudo.iloc[a:b].copy(), tudo.iloc[b:].copy()
+''',
+    "codificar-lote": '''
+def codificar_lote(textos, tokenizer, max_length=None, pad_token_id=50256):
+    listas = tokenizer.encode_batch(textos, disallowed_special=())
+    largura = max_length if max_length is not None else max(map(len, listas))
+    saida = torch.full((len(textos), largura), pad_token_id, dtype=torch.long)
+    for i, ids in enumerate(listas):
+        n = min(len(ids), largura)
+        saida[i, :n] = torch.tensor(ids[:n])
+    return saida
+''',
+    "indice-ultimo-token": '''
+def indice_ultimo_token_real(input_ids, pad_token_id=50256):
+    reais = (input_ids != pad_token_id).int()
+    return (input_ids.shape[1] - 1 - torch.flip(reais, dims=[1]).argmax(dim=1)).long()
+''',
+    "contar-treinaveis": '''
+def contar_treinaveis(modelo):
+    vistos, total = set(), 0
+    for _, p in modelo.named_parameters():
+        if p.requires_grad and id(p) not in vistos:
+            vistos.add(id(p))
+            total += p.numel()
+    return total
+''',
+    "abordagem2": '''
+def preparar_abordagem2(modelo, num_classes=2):
+    modelo.requires_grad_(False)
+    modelo.out_head = torch.nn.Linear(in_features=modelo.tok_emb.embedding_dim, out_features=num_classes)
+    return modelo
+''',
+    "abordagem3": '''
+def preparar_abordagem3(modelo, num_classes=2):
+    modelo.requires_grad_(False)
+    modelo.trf_blocks[len(modelo.trf_blocks) - 1].requires_grad_(True)
+    modelo.final_norm.requires_grad_(True)
+    modelo.out_head = nn.Linear(modelo.out_head.in_features, num_classes)
+    return modelo
+''',
+    "logits-ultimo-token": '''
+def logits_ultimo_token_real(modelo, input_ids, pad_token_id=50256):
+    comprimentos = (input_ids != pad_token_id).sum(dim=1)
+    estados = modelo.hidden_states(input_ids)
+    indice = (comprimentos - 1).view(-1, 1, 1).expand(-1, 1, estados.shape[-1])
+    return modelo.out_head(torch.gather(estados, 1, indice).squeeze(1))
+''',
+    "perda-lote": '''
+def calc_perda_lote(input_batch, target_batch, modelo, pad_token_id=50256):
+    return torch.nn.CrossEntropyLoss()(logits_ultimo_token_real(modelo, input_batch, pad_token_id), target_batch)
+''',
+    "acuracia": '''
+def calc_acuracia(modelo, lotes, pad_token_id=50256):
+    acertos = []
+    with torch.no_grad():
+        for x, y in lotes:
+            acertos.append(logits_ultimo_token_real(modelo, x, pad_token_id).argmax(-1) == y)
+    return torch.cat(acertos).float().mean().item()
+''',
+    "extrair-features": '''
+def extrair_features(modelo, input_ids, pad_token_id=50256):
+    linhas = []
+    with torch.no_grad():
+        for linha in input_ids:
+            n = int((linha != pad_token_id).sum())
+            x = modelo.tok_emb(linha[:n]) + modelo.pos_emb(torch.arange(n))
+            linhas.append(modelo.final_norm(modelo.trf_blocks(x.unsqueeze(0)))[0, -1].numpy())
+    return np.array(linhas, dtype=np.float32)
+''',
+    "treinar-e-avaliar": '''
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import accuracy_score
+
+def treinar_e_avaliar(X_treino, y_treino, X_teste, y_teste, semente=123):
+    clf = LogisticRegression(random_state=semente, max_iter=1000).fit(X_treino, y_treino)
+    return clf, float(accuracy_score(y_teste, clf.predict(X_teste)))
+''',
+    "estimar-memoria": '''
+def estimar_memoria_gb(num_parametros, bytes_por_valor=4, otimizador="adamw", parametros_treinaveis=None):
+    estados = {"adam": 2, "adamw": 2, "sgd_momento": 1, "sgd": 0}
+    if otimizador not in estados:
+        raise ValueError("otimizador desconhecido")
+    treinaveis = num_parametros if parametros_treinaveis is None else parametros_treinaveis
+    return float(bytes_por_valor * (num_parametros + treinaveis * (1 + estados[otimizador]))) / 10**9
+''',
+}
+
+LACO_QUE_IMPRIME = (
+    "\nimport time\nprint('x' * 5_000_000)\nwhile True:\n    print('laço infinito ' * 50)\n    time.sleep(0.01)\n"
+)
+LACO_TEIMOSO = (
+    "\nimport time\nprint('y' * 30_000_000)\nwhile True:\n    try:\n        time.sleep(0.05)\n"
+    "    except KeyboardInterrupt:\n        pass  # ignora a interrupção: só reiniciando o kernel\n"
+)
+
+
+# --------------------------------------------------------------------------- utilidades
+
+def _ler(caminho: Path):
+    return nbformat.read(caminho, as_version=4)
+
+
+def _nbgrader(celula) -> dict:
+    return celula.get("metadata", {}).get("nbgrader", {})
+
+
+def _trocar_solucoes(nb, trocas: dict[str, str]):
+    novo = copy.deepcopy(nb)
+    for celula in novo.cells:
+        if _nbgrader(celula).get("grade_id") in trocas:
+            celula.source = trocas[_nbgrader(celula)["grade_id"]].strip("\n")
+    return novo
+
+
+def _acrescentar(nb, grade_id: str, codigo: str):
+    novo = copy.deepcopy(nb)
+    for celula in novo.cells:
+        if _nbgrader(celula).get("grade_id") == grade_id:
+            celula.source += "\n" + codigo
+    return novo
+
+
+def _entregar(pasta: Path, aluno: str, atividade: str, nb, nome: str | None = None) -> None:
+    destino = pasta / "submitted" / aluno / atividade / (nome or f"{atividade}.ipynb")
+    destino.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, destino)
+
+
+def _notas_csv(pasta: Path) -> dict[tuple[str, str], tuple[float, float]]:
+    with open(pasta / "notas.csv", encoding="utf-8") as arquivo:
+        return {
+            (linha["student_id"], linha["assignment"]): (float(linha["score"]), float(linha["max_score"]))
+            for linha in csv.DictReader(arquivo)
+        }
+
+
+def _trechos_marcados(texto: str, inicio: str, fim: str) -> list[str]:
+    """Linhas entre os marcadores (sem eles)."""
+    linhas, dentro = [], False
+    for linha in texto.splitlines():
+        if inicio in linha:
+            dentro = True
+        elif fim in linha:
+            dentro = False
+        elif dentro:
+            linhas.append(linha)
+    return linhas
+
+
+# --------------------------------------------------------------------------- fontes e versão do aluno
+
+@pytest.fixture(scope="module")
+def curso(tmp_path_factory):
+    """Cópia do curso com a versão do aluno gerada agora pelo nbgrader."""
+    destino = tmp_path_factory.mktemp("curso") / "exercises"
+    publicar.copiar_curso(EXERCICIOS, destino)
+    publicar.gerar_release(destino)
+    return destino
+
+
+def test_ha_seis_atividades_com_testes_ocultos_e_uma_resposta_manual():
+    assert len(ATIVIDADES) >= 6
+    testes_automaticos, manuais = 0, 0
+    for fonte in FONTES:
+        nb = _ler(fonte)
+        assert nb.metadata["kernelspec"]["name"] == "python3", fonte
+        grade_ids = [_nbgrader(c)["grade_id"] for c in nb.cells if _nbgrader(c)]
+        assert len(grade_ids) == len(set(grade_ids)), f"grade_id repetido em {fonte.name}"
+        ids = [c.get("id") for c in nb.cells]
+        assert len(ids) == len(set(ids)), f"id de célula repetido em {fonte.name}"
+        assert nb.cells[0].get("id") == publicar.ID_INSTALACAO and nb.cells[0].cell_type == "code"
+        for celula in nb.cells:
+            meta = _nbgrader(celula)
+            if meta.get("grade") and not meta.get("solution"):
+                testes_automaticos += 1
+                assert meta.get("locked"), f"teste não travado: {meta['grade_id']}"
+                assert "### BEGIN HIDDEN TESTS" in celula.source, f"teste sem parte oculta: {meta['grade_id']}"
+            if meta.get("grade") and meta.get("solution"):
+                manuais += 1
+                assert celula.cell_type == "markdown"
+            if meta.get("solution") and celula.cell_type == "code":
+                assert "### BEGIN SOLUTION" in celula.source and "### END SOLUTION" in celula.source
+    assert testes_automaticos >= 12
+    assert manuais >= 1
+
+
+def test_release_publicado_esta_em_dia(curso):
+    gerados = sorted(p.relative_to(curso / "release") for p in (curso / "release").rglob("*") if p.is_file())
+    publicados = sorted(
+        p.relative_to(EXERCICIOS / "release")
+        for p in (EXERCICIOS / "release").rglob("*")
+        if p.is_file() and ".ipynb_checkpoints" not in p.parts
+    )
+    assert publicados == gerados, "rode: python exercises/publicar.py"
+    for relativo in gerados:
+        diferencas = publicar.comparar_notebooks(curso / "release" / relativo, EXERCICIOS / "release" / relativo)
+        assert diferencas == [], f"release/{relativo} desatualizado (rode python exercises/publicar.py): {diferencas}"
+
+
+def test_release_nao_tem_solucoes_nem_testes_ocultos():
+    for fonte in FONTES:
+        release = EXERCICIOS / "release" / fonte.parent.name / fonte.name
+        texto_bruto = release.read_text(encoding="utf-8")
+        for marcador in ("BEGIN SOLUTION", "END SOLUTION", "HIDDEN TESTS"):
+            assert marcador not in texto_bruto, f"{release.name} contém {marcador!r}"
+        texto_release = "\n".join(c.source for c in _ler(release).cells)
+        fonte_texto = "\n".join(c.source for c in _ler(fonte).cells)
+        secretas = _trechos_marcados(fonte_texto, "### BEGIN SOLUTION", "### END SOLUTION")
+        secretas += _trechos_marcados(fonte_texto, "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS")
+        publicas = set(fonte_texto.splitlines()) - set(secretas)
+        distintivas = {linha.strip() for linha in secretas if linha not in publicas and len(linha.strip()) >= 12}
+        assert distintivas, fonte.name
+        vazadas = [linha for linha in distintivas if linha in texto_release]
+        assert not vazadas, f"{release.name} deixa vazar: {vazadas[:3]}"
+        assert "# SEU CÓDIGO AQUI" in texto_release or "ESCREVA SUA RESPOSTA AQUI" in texto_release
+
+
+def test_celulas_do_colab_vem_de_config_yml():
+    config = yaml.safe_load((REPO / "_config.yml").read_text(encoding="utf-8"))
+    url = config["repository"]["url"].rstrip("/")
+    dono, repo = url.removeprefix("https://github.com/").split("/")[:2]
+    ramo = config["repository"].get("branch", "main")
+    assert publicar.sincronizar_fontes(so_verificar=True) == []
+    for fonte in FONTES:
+        relativo = f"exercises/release/{fonte.parent.name}/{fonte.name}"
+        nb = _ler(REPO / relativo)
+        instalacao, selo = nb.cells[0], nb.cells[1]
+        assert instalacao.cell_type == "code"
+        assert "import google.colab" in instalacao.source and f'%pip install -q "git+{url}"' in instalacao.source
+        assert f"https://colab.research.google.com/github/{dono}/{repo}/blob/{ramo}/{relativo}" in selo.source
+
+
+def test_pagina_de_exercicios_link_e_sumario():
+    config = yaml.safe_load((REPO / "_config.yml").read_text(encoding="utf-8"))
+    url = config["repository"]["url"].rstrip("/")
+    dono, repo = url.removeprefix("https://github.com/").split("/")[:2]
+    ramo = config["repository"].get("branch", "main")
+    assert publicar.sincronizar_pagina(so_verificar=True) == []
+    pagina = (REPO / "book" / "exercicios.md").read_text(encoding="utf-8")
+    link = REPO / "book" / "exercicios"
+    assert link.is_symlink() and Path(link.readlink()).as_posix() == "../exercises/release"
+    toc = yaml.safe_load((REPO / "_toc.yml").read_text(encoding="utf-8"))
+    capitulos = [c for parte in toc["parts"] for c in parte["chapters"] if c["file"] == "exercicios"]
+    assert len(capitulos) == 1
+    secoes = [s["file"] for s in capitulos[0].get("sections", [])]
+    assert secoes == [f"exercicios/{f.parent.name}/{f.stem}" for f in FONTES]
+    for secao, fonte in zip(secoes, FONTES):
+        assert (REPO / "book" / f"{secao}.ipynb").is_file()
+        colab = f"https://colab.research.google.com/github/{dono}/{repo}/blob/{ramo}/exercises/release/{fonte.parent.name}/{fonte.name}"
+        assert colab in pagina, f"falta o link do Colab de {fonte.name} em book/exercicios.md"
+
+
+def test_config_do_nbgrader(monkeypatch):
+    from traitlets.config import Config
+
+    # O config mexe em os.environ e sys.path: nada disso pode vazar para os outros testes.
+    monkeypatch.setattr(os, "environ", dict(os.environ))
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    config = Config()
+    namespace = {"get_config": lambda: config, "__file__": str(EXERCICIOS / "nbgrader_config.py")}
+    exec(compile((EXERCICIOS / "nbgrader_config.py").read_text(encoding="utf-8"), "nbgrader_config.py", "exec"), namespace)
+    assert config.CourseDirectory.root == str(EXERCICIOS)
+    assert "SEU CÓDIGO AQUI" in config.ClearSolutions.code_stub["python"]
+    assert config.ClearSolutions.text_stub == "ESCREVA SUA RESPOSTA AQUI"
+    assert config.Execute.timeout == 120 and config.Execute.interrupt_on_timeout
+    assert config.LimitOutput.max_lines > 0 and config.LimitOutput.max_traceback > 0
+    nomes = [classe.__name__ for classe in config.Autograde.autograde_preprocessors]
+    assert "ExecucaoProtegida" in nomes and "Execute" not in nomes
+
+
+# --------------------------------------------------------------------------- conferência (rápida)
+
+def test_conferencia_aponta_cada_tipo_de_problema(tmp_path):
+    pasta = tmp_path / "exercises"
+    shutil.copytree(EXERCICIOS / "source", pasta / "source")
+    atividade = "ex06_memoria"
+    fonte = _ler(EXERCICIOS / "source" / atividade / f"{atividade}.ipynb")
+    release = _ler(EXERCICIOS / "release" / atividade / f"{atividade}.ipynb")
+
+    _entregar(pasta, "certo", atividade, release)
+    baguncado = copy.deepcopy(release)
+    baguncado.metadata["kernelspec"]["name"] = "ir"
+    baguncado.cells = [c for c in baguncado.cells if _nbgrader(c).get("grade_id") != "teste-memoria-abordagem3"]
+    for celula in baguncado.cells:
+        if _nbgrader(celula).get("grade_id") == "memoria-abordagem3":
+            celula.cell_type = "markdown"
+            celula.pop("outputs", None)
+            celula.pop("execution_count", None)
+    duplicada = next(c for c in baguncado.cells if _nbgrader(c).get("grade_id") == "estimar-memoria")
+    copia = copy.deepcopy(duplicada)
+    copia["id"] = "copia-colada"
+    baguncado.cells.append(copia)
+    _entregar(pasta, "baguncado", atividade, baguncado)
+    parcial = copy.deepcopy(fonte)
+    for celula in parcial.cells:
+        if _nbgrader(celula).get("grade_id") == "resposta-etica":
+            celula.metadata.pop("nbgrader")
+    _entregar(pasta, "parcial", atividade, parcial)
+    _entregar(pasta, "renomeado", atividade, release, nome=f"Cópia de {atividade}.ipynb")
+    (pasta / "submitted" / "quebrado" / atividade).mkdir(parents=True)
+    (pasta / "submitted" / "quebrado" / atividade / f"{atividade}.ipynb").write_text("{ isto não é json")
+
+    entregas = verificar_entregas.verificar(pasta, atividade="ex06*")
+    problemas = {e.aluno: " | ".join(e.problemas) for e in entregas}
+    assert problemas["certo"] == ""
+    assert "kernel 'ir'" in problemas["baguncado"]
+    assert "teste 'teste-memoria-abordagem3' apagada" in problemas["baguncado"]
+    assert "'memoria-abordagem3' mudou de código para texto" in problemas["baguncado"]
+    assert "'estimar-memoria' aparece 2 vezes" in problemas["baguncado"]
+    assert "'resposta-etica' perdeu os metadados" in problemas["parcial"]
+    assert "renomeie" in problemas["renomeado"] and "Cópia de" in problemas["renomeado"]
+    assert "não é um notebook válido" in problemas["quebrado"]
+    relatorio = verificar_entregas.tabela(entregas)
+    assert relatorio.splitlines()[0].split() == ["Aluno", "Atividade", "Notebook", "Situação"]
+    assert "5 notebooks esperados de 5 aluno(s); 4 com problema(s)." in relatorio
+    codigo = subprocess.run(
+        [sys.executable, str(EXERCICIOS / "verificar_entregas.py"), "--pasta", str(pasta), "--aluno", "certo", "--atividade", atividade],
+        capture_output=True, text=True,
+    ).returncode
+    assert codigo == 0
+    codigo = subprocess.run(
+        [sys.executable, str(EXERCICIOS / "verificar_entregas.py"), "--pasta", str(pasta), "--atividade", atividade],
+        capture_output=True, text=True,
+    ).returncode
+    assert codigo == 1
+
+
+# --------------------------------------------------------------------------- a correção da turma
+
+class Turma:
+    def __init__(self, pastas: dict[str, Path], codigos: dict[str, int], logs: dict[str, str], tempos: dict[str, float]):
+        self.pastas, self.codigos, self.logs, self.tempos = pastas, codigos, logs, tempos
+
+    def pasta(self, aluno: str) -> Path:
+        return self.pastas["B" if aluno in ("visivel", "alternativa", "teimoso") else "A"]
+
+    def notas(self, aluno: str) -> dict[str, tuple[float, float]]:
+        return {atividade: nota for (quem, atividade), nota in _notas_csv(self.pasta(aluno)).items() if quem == aluno}
+
+    def corrigido(self, aluno: str, atividade: str) -> Path:
+        return self.pasta(aluno) / "autograded" / aluno / atividade / f"{atividade}.ipynb"
+
+
+def _corrigir(pasta: Path, *argumentos: str) -> subprocess.Popen:
+    log = open(pasta.parent / "corrigir.log", "a", encoding="utf-8")
+    return subprocess.Popen(
+        [sys.executable, str(pasta / "corrigir.py"), *argumentos],
+        cwd=pasta, stdout=log, stderr=subprocess.STDOUT, text=True,
+    )
+
+
+@pytest.fixture(scope="module")
+def turma(curso, tmp_path_factory):
+    raiz = tmp_path_factory.mktemp("turma")
+    pastas = {nome: raiz / nome / "exercises" for nome in ("A", "B")}
+    for pasta in pastas.values():
+        shutil.copytree(curso, pasta)  # com release/ e o gradebook.db do generate_assignment
+
+    for fonte in FONTES:
+        atividade = fonte.parent.name
+        solucao = _ler(fonte)
+        _entregar(pastas["A"], "solucao", atividade, solucao)
+        _entregar(pastas["A"], "em_branco", atividade, _ler(curso / "release" / atividade / fonte.name))
+        _entregar(pastas["B"], "visivel", atividade, _trocar_solucoes(solucao, ERRADAS))
+        _entregar(pastas["B"], "alternativa", atividade, _trocar_solucoes(solucao, ALTERNATIVAS))
+    sem_metadados = _ler(EXERCICIOS / "source" / "ex01_divisao" / "ex01_divisao.ipynb")
+    for celula in sem_metadados.cells:
+        celula.metadata.pop("nbgrader", None)
+    _entregar(pastas["A"], "sem_metadados", "ex01_divisao", sem_metadados)
+    ex06 = _ler(EXERCICIOS / "source" / "ex06_memoria" / "ex06_memoria.ipynb")
+    _entregar(pastas["A"], "travado", "ex06_memoria", _acrescentar(ex06, "estimar-memoria", LACO_QUE_IMPRIME))
+    _entregar(pastas["B"], "teimoso", "ex06_memoria", _acrescentar(ex06, "estimar-memoria", LACO_TEIMOSO))
+
+    inicio = time.monotonic()
+    processos = {nome: _corrigir(pasta, "--tempo-celula", str(TEMPO_CELULA)) for nome, pasta in pastas.items()}
+    codigos = {nome: processo.wait(timeout=1200) for nome, processo in processos.items()}
+    tempos = {"correcao_em_paralelo_s": time.monotonic() - inicio}
+
+    # Correção manual da resposta de texto (o que o professor faz no formgrader), depois devolutivas e notas.
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{pastas['A'] / 'gradebook.db'}") as gradebook:
+        nota = gradebook.find_grade("resposta-etica", "ex06_memoria", "ex06_memoria", "solucao")
+        nota.manual_score = nota.max_score
+        nota.needs_manual_grade = False
+        gradebook.db.commit()
+    inicio = time.monotonic()
+    codigos["A-feedback"] = _corrigir(
+        pastas["A"], "--apenas-feedback", "--atividade", "ex06_memoria", "--aluno", "solucao"
+    ).wait(timeout=600)
+    tempos["apenas_feedback_s"] = time.monotonic() - inicio
+    logs = {nome: (pasta.parent / "corrigir.log").read_text(encoding="utf-8") for nome, pasta in pastas.items()}
+    (raiz / "tempos.json").write_text(json.dumps(tempos, indent=1))
+    print(f"\n[test_exercises] tempos: {tempos}")
+    return Turma(pastas, codigos, logs, tempos)
+
+
+def test_solucao_de_referencia_ganha_nota_maxima(turma):
+    notas = turma.notas("solucao")
+    assert sorted(notas) == sorted(ATIVIDADES)
+    for atividade, (nota, maximo) in notas.items():
+        assert maximo > 0 and nota == maximo, f"{atividade}: {nota}/{maximo}\n{turma.logs['A'][-3000:]}"
+
+
+def test_solucoes_alternativas_corretas_ganham_nota_maxima(turma):
+    notas = turma.notas("alternativa")
+    assert sorted(notas) == sorted(ATIVIDADES)
+    for atividade, (nota, maximo) in notas.items():
+        if atividade == "ex06_memoria":  # a resposta de texto espera a correção manual
+            maximo -= 2
+        assert nota == maximo, f"{atividade}: {nota}/{maximo}"
+
+
+def test_release_sem_resposta_tira_zero(turma):
+    notas = turma.notas("em_branco")
+    assert sorted(notas) == sorted(ATIVIDADES)
+    assert all(nota == 0 for nota, _ in notas.values()), notas
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{turma.pastas['A'] / 'gradebook.db'}") as gradebook:
+        assert not gradebook.find_submission("ex06_memoria", "em_branco").needs_manual_grade
+
+
+def test_testes_ocultos_pegam_quem_so_passa_nos_visiveis(turma):
+    notas = turma.notas("visivel")
+    assert sorted(notas) == sorted(ATIVIDADES)
+    for atividade in ATIVIDADES:
+        nota, maximo = notas[atividade]
+        assert nota < maximo, f"{atividade}: a solução errada ganhou {nota}/{maximo}"
+        falhas = 0
+        for celula in _ler(turma.corrigido("visivel", atividade)).cells:
+            if not (_nbgrader(celula).get("grade") and celula.cell_type == "code"):
+                continue
+            for saida in celula.get("outputs", []):
+                if saida.get("output_type") != "error":
+                    continue
+                falhas += 1
+                traceback = ANSI.sub("", "\n".join(saida["traceback"]))
+                linha_do_erro = int(re.search(r"Cell In\[\d+\], line (\d+)", traceback).group(1))
+                linhas = celula.source.splitlines()
+                inicio_oculto = next(i for i, l in enumerate(linhas, 1) if "### BEGIN HIDDEN TESTS" in l)
+                assert linha_do_erro > inicio_oculto, (
+                    f"{atividade}/{_nbgrader(celula)['grade_id']}: a solução errada falhou num teste VISÍVEL "
+                    f"(linha {linha_do_erro}):\n{traceback[-1500:]}"
+                )
+        assert falhas >= 1, atividade
+
+
+def test_conferencia_aponta_metadados_removidos_em_vez_de_zero_silencioso(turma):
+    log = turma.logs["A"]
+    assert re.search(r"sem_metadados\s+ex01_divisao\s+ex01_divisao\.ipynb\s+PROBLEMA: metadados do nbgrader removidos", log)
+    conferencia = verificar_entregas.verificar(turma.pastas["A"], atividade="ex01_divisao")
+    por_aluno = {e.aluno: e for e in conferencia}
+    assert not por_aluno["solucao"].problemas and not por_aluno["em_branco"].problemas
+    assert any("metadados do nbgrader removidos" in p for p in por_aluno["sem_metadados"].problemas)
+    assert all(e.ok for e in verificar_entregas.verificar(turma.pastas["B"], aluno="[va]*")), "alarme falso"
+    assert turma.codigos["A"] == 1, "com problemas na conferência, corrigir.py deve sair com código 1"
+
+
+def test_laco_infinito_e_saida_enorme_nao_param_a_turma(turma):
+    travado = turma.corrigido("travado", "ex06_memoria")
+    teimoso = turma.corrigido("teimoso", "ex06_memoria")
+    for caminho in (travado, teimoso):
+        assert caminho.is_file(), f"{caminho} não foi corrigido"
+        assert caminho.stat().st_size < 200_000, "a saída enorme deveria ter sido truncada"
+    erros = lambda caminho: [  # noqa: E731
+        saida for celula in _ler(caminho).cells for saida in celula.get("outputs", [])
+        if saida.get("output_type") == "error"
+    ]
+    assert any(e["ename"] == "CellTimeoutError" for e in erros(travado))
+    assert any("reiniciado" in e.get("evalue", "") for e in erros(teimoso))
+    # O laço do `travado` vem depois das definições: a interrupção não tira a nota dele.
+    assert turma.notas("travado")["ex06_memoria"][0] == 4.0
+    assert turma.notas("teimoso")["ex06_memoria"][0] == 0.0  # o kernel reiniciado perdeu as funções
+    assert "passaram do tempo" in turma.logs["A"]
+    # E o resto da turma foi corrigido, com devolutivas.
+    for aluno in ("solucao", "em_branco", "visivel", "alternativa"):
+        for atividade in ATIVIDADES:
+            assert turma.corrigido(aluno, atividade).is_file(), (aluno, atividade)
+            devolutiva = turma.pasta(aluno) / "feedback" / aluno / atividade / f"{atividade}.html"
+            assert devolutiva.is_file(), devolutiva
+
+
+def test_apenas_feedback_depois_da_correcao_manual(turma):
+    assert turma.codigos["A-feedback"] == 0, turma.logs["A"][-3000:]
+    assert turma.notas("solucao")["ex06_memoria"] == (6.0, 6.0)
+    assert "Tudo corrigido sem problemas." in turma.logs["A"]
