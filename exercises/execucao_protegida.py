@@ -87,7 +87,13 @@ class ExecucaoProtegida(Execute):
         self._prazo = monotonic() + self.tempo_total_notebook if self.tempo_total_notebook > 0 else None
         self._usado: dict[int, int] = {}
         self._tarefa_saida = None
-        return super().preprocess(nb, resources, km)
+        inicio = monotonic()
+        try:
+            return super().preprocess(nb, resources, km)
+        finally:
+            info = (resources or {}).get("nbgrader", {})
+            nome = "/".join(str(info.get(chave, "?")) for chave in ("student", "assignment", "notebook"))
+            self.log.info("[corretor] %s executado em %.1f s", nome, monotonic() - inicio)
 
     def _get_timeout(self, cell):
         timeout = super()._get_timeout(cell)

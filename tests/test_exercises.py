@@ -353,8 +353,8 @@ def test_release_nao_tem_solucoes_nem_testes_ocultos():
         fonte_texto = "\n".join(c.source for c in _ler(fonte).cells)
         secretas = _trechos_marcados(fonte_texto, "### BEGIN SOLUTION", "### END SOLUTION")
         secretas += _trechos_marcados(fonte_texto, "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS")
-        publicas = set(fonte_texto.splitlines()) - set(secretas)
-        distintivas = {linha.strip() for linha in secretas if linha not in publicas and len(linha.strip()) >= 12}
+        publicas = {linha.strip() for linha in fonte_texto.splitlines()} - {linha.strip() for linha in secretas}
+        distintivas = {linha.strip() for linha in secretas if linha.strip() not in publicas and len(linha.strip()) >= 12}
         assert distintivas, fonte.name
         vazadas = [linha for linha in distintivas if linha in texto_release]
         assert not vazadas, f"{release.name} deixa vazar: {vazadas[:3]}"
