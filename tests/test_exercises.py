@@ -293,6 +293,19 @@ def _trechos_marcados(texto: str, inicio: str, fim: str) -> list[str]:
     return linhas
 
 
+def _fora_dos_trechos(texto: str) -> list[str]:
+    """Linhas fora de qualquer trecho de solução ou de teste oculto (o que o aluno também vê)."""
+    linhas, dentro = [], False
+    for linha in texto.splitlines():
+        if "### BEGIN SOLUTION" in linha or "### BEGIN HIDDEN TESTS" in linha:
+            dentro = True
+        elif "### END SOLUTION" in linha or "### END HIDDEN TESTS" in linha:
+            dentro = False
+        elif not dentro:
+            linhas.append(linha)
+    return linhas
+
+
 # --------------------------------------------------------------------------- fontes e versão do aluno
 
 @pytest.fixture(scope="module")
@@ -353,7 +366,7 @@ def test_release_nao_tem_solucoes_nem_testes_ocultos():
         fonte_texto = "\n".join(c.source for c in _ler(fonte).cells)
         secretas = _trechos_marcados(fonte_texto, "### BEGIN SOLUTION", "### END SOLUTION")
         secretas += _trechos_marcados(fonte_texto, "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS")
-        publicas = {linha.strip() for linha in fonte_texto.splitlines()} - {linha.strip() for linha in secretas}
+        publicas = {linha.strip() for linha in _fora_dos_trechos(fonte_texto)}
         distintivas = {linha.strip() for linha in secretas if linha.strip() not in publicas and len(linha.strip()) >= 12}
         assert distintivas, fonte.name
         vazadas = [linha for linha in distintivas if linha in texto_release]
