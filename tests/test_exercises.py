@@ -484,6 +484,30 @@ def test_conferencia_aponta_cada_tipo_de_problema(tmp_path):
     assert codigo == 1
 
 
+def test_zip_collect_como_no_guia_do_professor(curso, tmp_path):
+    """O comando de `nbgrader zip_collect` de book/professor/correcao.md funciona como descrito."""
+    import zipfile
+
+    guia = (REPO / "book" / "professor" / "correcao.md").read_text(encoding="utf-8")
+    regexp = re.search(r"--FileNameCollectorPlugin\.named_regexp='([^']+)'", guia).group(1)
+    pasta = tmp_path / "exercises"
+    shutil.copytree(curso, pasta)
+    release = (curso / "release" / "ex01_divisao" / "ex01_divisao.ipynb").read_bytes()
+    arquivo = pasta / "downloaded" / "ex01_divisao" / "archive" / "ex01-envios.zip"
+    arquivo.parent.mkdir(parents=True)
+    with zipfile.ZipFile(arquivo, "w") as envios:  # o formato do "baixar todas as entregas" do Moodle
+        envios.writestr("Maria Silva_123456_assignsubmission_file_/ex01_divisao.ipynb", release)
+        envios.writestr("João Souza_654321_assignsubmission_file_/Cópia de ex01_divisao.ipynb", release)
+    resultado = publicar.rodar_nbgrader(
+        ["zip_collect", "ex01_divisao", "--force", f"--FileNameCollectorPlugin.named_regexp={regexp}"], pasta
+    )
+    assert resultado.returncode == 0, resultado.stdout + resultado.stderr
+    assert (pasta / "submitted" / "123456" / "ex01_divisao" / "ex01_divisao.ipynb").read_bytes() == release
+    entregas = {e.aluno: e for e in verificar_entregas.verificar(pasta, atividade="ex01_divisao")}
+    assert entregas["123456"].ok
+    assert "renomeie para 'ex01_divisao.ipynb'" in entregas["654321"].problemas[0]
+
+
 # --------------------------------------------------------------------------- a correção da turma
 
 class Turma:
