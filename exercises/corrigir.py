@@ -15,6 +15,7 @@ Uso, com o ambiente do curso ativo:
     python corrigir.py                          # todas as atividades, todos os alunos
     python corrigir.py --atividade ex01_divisao # uma atividade
     python corrigir.py --aluno maria            # um aluno
+    python corrigir.py --reparar                # recoloca metadados do nbgrader perdidos antes de corrigir
     python corrigir.py --apenas-feedback        # depois da correção manual no formgrader
     python corrigir.py --tempo-celula 30        # muda Execute.timeout (padrão do config: 120 s)
 
@@ -36,7 +37,7 @@ PASTA = Path(__file__).resolve().parent
 sys.path.insert(0, str(PASTA))
 
 from publicar import rodar_nbgrader  # noqa: E402
-from verificar_entregas import Entrega, atividades_da_fonte, tabela, verificar  # noqa: E402
+from verificar_entregas import Entrega, atividades_da_fonte, reparar, tabela, verificar  # noqa: E402
 
 ARQUIVO_NOTAS = "notas.csv"
 ERROS_DE_EXECUCAO = {
@@ -166,6 +167,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--aluno", default="*", help="id do aluno (glob; padrão: todos)")
     parser.add_argument("--pasta", type=Path, default=PASTA, help="pasta do curso (padrão: a deste script)")
     parser.add_argument("--tempo-celula", type=int, help="segundos por célula (Execute.timeout)")
+    parser.add_argument("--reparar", action="store_true",
+                        help="antes de conferir, recoloca metadados do nbgrader perdidos (verificar_entregas.py --reparar)")
     parser.add_argument("--apenas-feedback", action="store_true",
                         help="não roda o autograde: só devolutivas e notas (depois da correção manual)")
     args = parser.parse_args(argv)
@@ -177,6 +180,9 @@ def main(argv: list[str] | None = None) -> int:
         return 1
 
     _passo("1. Conferência das entregas")
+    if args.reparar:
+        acoes = reparar(pasta, args.atividade, args.aluno)
+        print("\n".join(["Reparos:"] + [f"  - {acao}" for acao in acoes] + [""]) if acoes else "Nada a reparar.\n")
     entregas = verificar(pasta, args.atividade, args.aluno)
     print(tabela(entregas, so_problemas=True))
     if not entregas:

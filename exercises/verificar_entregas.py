@@ -17,15 +17,22 @@ Uso, dentro de exercises/ e com o ambiente do curso ativo:
     python verificar_entregas.py                       # todas as atividades e alunos
     python verificar_entregas.py --atividade ex01_divisao --aluno maria
     python verificar_entregas.py --so-problemas        # esconde as entregas sem problema
+    python verificar_entregas.py --reparar             # recoloca metadados perdidos e confere de novo
 
 Sai com código 0 se estiver tudo certo e 1 se houver algum problema.
+
+O `--reparar` copia os metadados do nbgrader da versão do aluno (`release/`) para as células que
+os perderam, achando cada célula pelo id, pelo conteúdo (testes e células travadas) ou pela
+posição (respostas); o arquivo original fica ao lado, com o sufixo `.antes-do-reparo`.
 """
 
 from __future__ import annotations
 
 import argparse
+import copy
 import fnmatch
 import json
+import shutil
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,7 +42,7 @@ import nbformat
 PASTA = Path(__file__).resolve().parent
 TAMANHO_MAXIMO_MB = 20  # notebooks dos exercícios têm poucos KB; mais que isso é saída gigante
 
-__all__ = ["Entrega", "verificar", "tabela", "main"]
+__all__ = ["Entrega", "verificar", "tabela", "reparar", "reparar_notebook", "main"]
 
 
 @dataclass
@@ -143,7 +150,7 @@ def verificar_notebook(entregue: Path, fonte: Path) -> list[str]:
             if mesma is not None and "nbgrader" not in mesma.get("metadata", {}):
                 problemas.append(f"célula de {nome} perdeu os metadados do nbgrader")
             else:
-                problemas.append(f"célula de {nome} apagada")
+                problemas.append(f"célula de {nome} não encontrada (apagada, ou sem os metadados do nbgrader)")
             continue
         if len(encontradas) > 1:
             problemas.append(
@@ -155,6 +162,99 @@ def verificar_notebook(entregue: Path, fonte: Path) -> list[str]:
             mudou = ", ".join(_tipo(t) for t in sorted(tipos))
             problemas.append(f"célula de {nome} mudou de {_tipo(celula_fonte.tipo)} para {mudou}")
     return problemas
+
+
+# --------------------------------------------------------------------------- reparo
+
+SUFIXO_ORIGINAL = ".antes-do-reparo"
+
+
+def _e_nbgrader(celula) -> bool:
+    return bool(celula.get("metadata", {}).get("nbgrader", {}).get("grade_id"))
+
+
+def reparar_notebook(entregue: Path, release: Path) -> list[str]:
+    """Devolve às células os metadados do nbgrader perdidos, copiando-os da versão do aluno.
+
+    Primeiro cada célula da versão do aluno (`release`) é localizada na entrega: pelo
+    `grade_id` (se os metadados estão lá), pelo id da célula (nbformat 4.5, que muitas
+    ferramentas preservam) ou pelo conteúdo idêntico (enunciados, testes, células travadas).
+    Cada célula do nbgrader que continua sem par (normalmente uma resposta, que o aluno
+    editou) fica com a célula livre logo antes da célula seguinte já localizada, ou logo depois
+    da anterior. Só células sem metadados do nbgrader e do mesmo tipo são usadas. O arquivo
+    original é guardado ao lado, com o sufixo `.antes-do-reparo`. Devolve o que foi feito.
+    """
+    nb = nbformat.read(entregue, as_version=4)
+    referencia = nbformat.read(release, as_version=4).cells
+    livres = {i for i, c in enumerate(nb.cells) if not _e_nbgrader(c)}
+    local: dict[int, int] = {}  # posição na referência -> posição na entrega
+    como: dict[int, str] = {}
+    por_grade_id = {c.metadata.nbgrader.grade_id: i for i, c in enumerate(nb.cells) if _e_nbgrader(c)}
+
+    def achar(p, i, motivo=None):
+        local[p] = i
+        livres.discard(i)
+        if motivo:
+            como[p] = motivo
+
+    for p, ref in enumerate(referencia):
+        if _e_nbgrader(ref) and ref.metadata.nbgrader.grade_id in por_grade_id:
+            achar(p, por_grade_id[ref.metadata.nbgrader.grade_id])
+    por_id = {nb.cells[i].get("id"): i for i in livres if nb.cells[i].get("id")}
+    for p, ref in enumerate(referencia):
+        i = por_id.get(ref.get("id"))
+        if p not in local and i in livres and nb.cells[i].cell_type == ref.cell_type:
+            achar(p, i, "mesmo id de célula")
+    for p, ref in enumerate(referencia):
+        if p in local:
+            continue
+        iguais = [i for i in sorted(livres) if nb.cells[i].cell_type == ref.cell_type and nb.cells[i].source == ref.source]
+        if len(iguais) == 1:
+            achar(p, iguais[0], "mesmo conteúdo")
+    for p, ref in enumerate(referencia):
+        if p in local or not _e_nbgrader(ref):
+            continue
+        seguinte, anterior = local.get(p + 1), local.get(p - 1)
+        for candidata, vizinha in ((None if seguinte is None else seguinte - 1, p + 1),
+                                   (None if anterior is None else anterior + 1, p - 1)):
+            if candidata in livres and nb.cells[candidata].cell_type == ref.cell_type:
+                achar(p, candidata, f"posição {'antes' if vizinha > p else 'depois'} da célula {vizinha} da versão do aluno")
+                break
+
+    acoes = []
+    for p, i in sorted(local.items()):
+        ref = referencia[p]
+        if not _e_nbgrader(ref) or _e_nbgrader(nb.cells[i]):
+            continue
+        celula = nb.cells[i]
+        celula.metadata["nbgrader"] = copy.deepcopy(ref.metadata["nbgrader"])
+        for chave in ("deletable", "editable"):
+            if chave in ref.metadata:
+                celula.metadata[chave] = ref.metadata[chave]
+        acoes.append(f"{ref.metadata.nbgrader.grade_id}: metadados recolocados ({como[p]})")
+    if not acoes:
+        return []
+    original = entregue.with_name(entregue.name + SUFIXO_ORIGINAL)
+    if not original.exists():
+        shutil.copy2(entregue, original)
+    nbformat.write(nb, entregue)
+    return acoes
+
+
+def reparar(pasta: Path = PASTA, atividade: str = "*", aluno: str = "*") -> list[str]:
+    """Repara as entregas da turma que perderam metadados do nbgrader. Devolve as ações feitas."""
+    pasta = Path(pasta)
+    acoes = []
+    for entrega in verificar(pasta, atividade, aluno):
+        if not any("metadados" in problema for problema in entrega.problemas):
+            continue
+        entregue = pasta / "submitted" / entrega.aluno / entrega.atividade / entrega.notebook
+        release = pasta / "release" / entrega.atividade / entrega.notebook
+        if not release.exists():
+            acoes.append(f"{entrega.aluno}/{entrega.atividade}: sem {release} para copiar os metadados")
+            continue
+        acoes += [f"{entrega.aluno}/{entrega.atividade}/{entrega.notebook}: {a}" for a in reparar_notebook(entregue, release)]
+    return acoes
 
 
 # --------------------------------------------------------------------------- a turma
@@ -230,7 +330,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--aluno", default="*", help="id do aluno (aceita glob; padrão: todos)")
     parser.add_argument("--pasta", type=Path, default=PASTA, help="pasta do curso (padrão: a deste script)")
     parser.add_argument("--so-problemas", action="store_true", help="mostra só as entregas com problema")
+    parser.add_argument(
+        "--reparar", action="store_true",
+        help="recoloca os metadados do nbgrader perdidos, copiando-os de release/ (guarda o original)",
+    )
     args = parser.parse_args(argv)
+    if args.reparar:
+        acoes = reparar(args.pasta, args.atividade, args.aluno)
+        print("\n".join(["Reparos:"] + [f"  - {acao}" for acao in acoes]) if acoes else "Nada a reparar.")
+        print()
     entregas = verificar(args.pasta, args.atividade, args.aluno)
     print(tabela(entregas, so_problemas=args.so_problemas))
     return 0 if entregas and all(entrega.ok for entrega in entregas) else 1

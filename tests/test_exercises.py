@@ -6,8 +6,9 @@ devolutivas e exportação) -> correção manual simulada -> `corrigir.py --apen
 
 Alunos fictícios (duas cópias do curso corrigidas em paralelo, cada uma com o seu gradebook):
 - A: `solucao` (as fontes do professor), `em_branco` (a versão do aluno sem nada feito),
-  `sem_metadados` (ex01 salvo por uma ferramenta que descarta metadados) e `travado`
-  (ex06 com laço infinito imprimindo sem parar);
+  `sem_metadados` (ex01 salvo por uma ferramenta que descarta metadados), `reparado` (o mesmo,
+  sem ids de célula e com uma célula a mais, consertado por `verificar_entregas.py --reparar`)
+  e `travado` (ex06 com laço infinito imprimindo sem parar);
 - B: `visivel` (soluções erradas que passam nos testes visíveis), `alternativa` (soluções
   corretas escritas de outro jeito) e `teimoso` (ex06 que imprime 30 MB e depois ignora a
   interrupção: o kernel precisa ser reiniciado).
@@ -272,6 +273,17 @@ def _entregar(pasta: Path, aluno: str, atividade: str, nb, nome: str | None = No
     nbformat.write(nb, destino)
 
 
+def _salvo_sem_metadados(nb, trocas: dict[str, str]):
+    """A entrega depois de passar por uma ferramenta que descarta metadados e ids de células:
+    respostas preenchidas (`trocas`, por grade_id), uma célula de rascunho a mais, nada de nbgrader."""
+    novo = _trocar_solucoes(nb, trocas)
+    for posicao, celula in enumerate(novo.cells):
+        celula.metadata.pop("nbgrader", None)
+        celula["id"] = f"sem-id-{posicao}"
+    novo.cells.insert(8, nbformat.v4.new_code_cell("print('rascunho do aluno')"))
+    return novo
+
+
 def _notas_csv(pasta: Path) -> dict[tuple[str, str], tuple[float, float]]:
     with open(pasta / "notas.csv", encoding="utf-8") as arquivo:
         return {
@@ -463,7 +475,7 @@ def test_conferencia_aponta_cada_tipo_de_problema(tmp_path):
     problemas = {e.aluno: " | ".join(e.problemas) for e in entregas}
     assert problemas["certo"] == ""
     assert "kernel 'ir'" in problemas["baguncado"]
-    assert "teste 'teste-memoria-abordagem3' apagada" in problemas["baguncado"]
+    assert "teste 'teste-memoria-abordagem3' não encontrada" in problemas["baguncado"]
     assert "'memoria-abordagem3' mudou de código para texto" in problemas["baguncado"]
     assert "'estimar-memoria' aparece 2 vezes" in problemas["baguncado"]
     assert "'resposta-etica' perdeu os metadados" in problemas["parcial"]
@@ -482,6 +494,44 @@ def test_conferencia_aponta_cada_tipo_de_problema(tmp_path):
         capture_output=True, text=True,
     ).returncode
     assert codigo == 1
+
+
+def test_reparo_recoloca_os_metadados_perdidos(tmp_path):
+    pasta = tmp_path / "exercises"
+    shutil.copytree(EXERCICIOS / "source", pasta / "source")
+    shutil.copytree(EXERCICIOS / "release", pasta / "release")
+    respostas = {}
+    for fonte in FONTES:
+        for celula in _ler(fonte).cells:
+            if _nbgrader(celula).get("solution"):
+                respostas[_nbgrader(celula)["grade_id"]] = celula.source
+    for atividade in ("ex01_divisao", "ex06_memoria"):
+        release = _ler(EXERCICIOS / "release" / atividade / f"{atividade}.ipynb")
+        _entregar(pasta, "sem_ids", atividade, _salvo_sem_metadados(release, respostas))
+        so_metadados = copy.deepcopy(release)
+        for celula in so_metadados.cells:
+            celula.metadata.pop("nbgrader", None)
+        _entregar(pasta, "com_ids", atividade, so_metadados)
+    antes = verificar_entregas.verificar(pasta, atividade="ex0[16]*")
+    assert all(any("metadados" in p for p in e.problemas) for e in antes)
+
+    acoes = verificar_entregas.reparar(pasta)
+    assert any("mesmo id de célula" in a for a in acoes) and any("mesmo conteúdo" in a for a in acoes)
+    assert any("posição" in a for a in acoes)
+    assert all(e.ok for e in verificar_entregas.verificar(pasta, atividade="ex0[16]*"))
+    assert verificar_entregas.reparar(pasta) == [], "reparar de novo não muda nada"
+    for atividade in ("ex01_divisao", "ex06_memoria"):
+        reparado = _ler(pasta / "submitted" / "sem_ids" / atividade / f"{atividade}.ipynb")
+        referencia = _ler(EXERCICIOS / "release" / atividade / f"{atividade}.ipynb")
+        por_id = {_nbgrader(c)["grade_id"]: c for c in reparado.cells if _nbgrader(c)}
+        for celula in referencia.cells:
+            if _nbgrader(celula):
+                recebida = por_id[_nbgrader(celula)["grade_id"]]
+                assert _nbgrader(recebida) == _nbgrader(celula)
+                if _nbgrader(celula).get("solution") and celula.cell_type == "code":
+                    assert recebida.source == respostas[_nbgrader(celula)["grade_id"]], "metadados na célula errada"
+        original = pasta / "submitted" / "sem_ids" / atividade / f"{atividade}.ipynb.antes-do-reparo"
+        assert original.is_file() and not any(_nbgrader(c) for c in _ler(original).cells)
 
 
 def test_zip_collect_como_no_guia_do_professor(curso, tmp_path):
@@ -550,6 +600,17 @@ def turma(curso, tmp_path_factory):
     for celula in sem_metadados.cells:
         celula.metadata.pop("nbgrader", None)
     _entregar(pastas["A"], "sem_metadados", "ex01_divisao", sem_metadados)
+    respostas = {
+        _nbgrader(c)["grade_id"]: c.source for c in _ler(EXERCICIOS / "source" / "ex01_divisao" / "ex01_divisao.ipynb").cells if _nbgrader(c).get("solution")
+    }
+    release_ex01 = _ler(curso / "release" / "ex01_divisao" / "ex01_divisao.ipynb")
+    _entregar(pastas["A"], "reparado", "ex01_divisao", _salvo_sem_metadados(release_ex01, respostas))
+    reparo = subprocess.run(
+        [sys.executable, str(pastas["A"] / "verificar_entregas.py"), "--reparar", "--aluno", "reparado",
+         "--atividade", "ex01_divisao"],
+        capture_output=True, text=True,
+    )
+    assert reparo.returncode == 0, reparo.stdout + reparo.stderr
     ex06 = _ler(EXERCICIOS / "source" / "ex06_memoria" / "ex06_memoria.ipynb")
     _entregar(pastas["A"], "travado", "ex06_memoria", _acrescentar(ex06, "estimar-memoria", LACO_QUE_IMPRIME))
     _entregar(pastas["B"], "teimoso", "ex06_memoria", _acrescentar(ex06, "estimar-memoria", LACO_TEIMOSO))
@@ -638,6 +699,10 @@ def test_conferencia_aponta_metadados_removidos_em_vez_de_zero_silencioso(turma)
     assert any("metadados do nbgrader removidos" in p for p in por_aluno["sem_metadados"].problemas)
     assert all(e.ok for e in verificar_entregas.verificar(turma.pastas["B"], aluno="[va]*")), "alarme falso"
     assert turma.codigos["A"] == 1, "com problemas na conferência, corrigir.py deve sair com código 1"
+
+
+def test_entrega_reparada_e_corrigida_normalmente(turma):
+    assert turma.notas("reparado")["ex01_divisao"] == (5.0, 5.0)
 
 
 def test_laco_infinito_e_saida_enorme_nao_param_a_turma(turma):
