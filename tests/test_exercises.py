@@ -634,8 +634,11 @@ def turma(curso, tmp_path_factory):
     ).wait(timeout=600)
     tempos["apenas_feedback_s"] = time.monotonic() - inicio
     logs = {nome: (pasta.parent / "corrigir.log").read_text(encoding="utf-8") for nome, pasta in pastas.items()}
+    for texto in logs.values():  # "[corretor] aluno/atividade/notebook executado em 3.2 s" (execucao_protegida.py)
+        for aluno, notebook, segundos in re.findall(r"\[corretor\] ([^/\s]+)/[^/\s]+/(\S+) executado em ([\d.]+) s", texto):
+            tempos[f"{aluno}/{notebook}"] = float(segundos)
     (raiz / "tempos.json").write_text(json.dumps(tempos, indent=1))
-    print(f"\n[test_exercises] tempos: {tempos}")
+    print(f"\n[test_exercises] tempos (s): {json.dumps(tempos, indent=1)}")
     return Turma(pastas, codigos, logs, tempos)
 
 
