@@ -46,6 +46,11 @@ ERROS_DE_EXECUCAO = {
 }
 
 
+# Avisos do nbgrader/jupyter que não ajudam o professor, e as linhas INFO que valem mostrar.
+RUIDO = ("SAWarning", "for notebook in", "return [x for x", "without encryption")
+INFO_UTIL = ("[corretor]", "Autograding", ".html")
+
+
 @dataclass
 class Nota:
     aluno: str
@@ -66,7 +71,8 @@ def _nbgrader(argumentos: list[str], pasta: Path) -> bool:
     saida = (resultado.stdout + resultado.stderr).strip()
     linhas_relevantes = [
         linha for linha in saida.splitlines()
-        if not any(ruido in linha for ruido in ("SAWarning", "for notebook in", "return [x for x", "without encryption"))
+        if not any(ruido in linha for ruido in RUIDO)
+        and ("| INFO]" not in linha or any(marca in linha for marca in INFO_UTIL))
     ]
     if linhas_relevantes:
         print("\n".join(linhas_relevantes), flush=True)
