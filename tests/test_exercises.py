@@ -417,6 +417,10 @@ def test_pagina_de_exercicios_link_e_sumario():
     assert secoes == [f"exercicios/{f.parent.name}/{f.stem}" for f in FONTES]
     for secao, fonte in zip(secoes, FONTES):
         assert (REPO / "book" / f"{secao}.ipynb").is_file()
+        # O livro não executa a versão do aluno (as respostas estão em branco). O padrão
+        # "exercicios/*" de execute.exclude_patterns não pega exercicios/<atividade>/<notebook>
+        # (PurePosixPath.match casa pela direita), então cada notebook desliga a execução.
+        assert _ler(REPO / "book" / f"{secao}.ipynb").metadata["mystnb"]["execution_mode"] == "off"
         colab = f"https://colab.research.google.com/github/{dono}/{repo}/blob/{ramo}/exercises/release/{fonte.parent.name}/{fonte.name}"
         assert colab in pagina, f"falta o link do Colab de {fonte.name} em book/exercicios.md"
 
