@@ -1,0 +1,83 @@
+"""`frozen_reuse`: uma passada congelada serve às três abordagens, com os mesmos números."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from llmdefinitions import GPTModel, SpamDataset, extract_features, gpt2_config, precompute_frozen_outputs
+from llmdefinitions.frozen_reuse import advance_frozen_outputs, features_from_frozen
+
+TEXTS = [
+    "Ok lar... Joking wif u oni...",
+    "WINNER!! You have been selected to receive a 900 prize reward! Call 09061701461 now",
+    "Hi",
+    "Are we still meeting for lunch tomorrow? Let me know when you leave the office",
+    "FREE entry to win tickets, txt WIN to 80085",
+]
+
+
+@pytest.fixture(scope="module")
+def model():
+    torch.manual_seed(0)
+    cfg = {**gpt2_config("gpt2-small (124M)"), "emb_dim": 32, "n_heads": 4, "n_layers": 3, "context_length": 64}
+    return GPTModel(cfg).eval()
+
+
+@pytest.fixture(scope="module")
+def dataset(tokenizer):
+    frame = pd.DataFrame({"Text": TEXTS, "Label": [0, 1, 0, 0, 1]})
+    return SpamDataset(frame, tokenizer)
+
+
+def _assert_same(a, b):
+    assert a.n_trainable_blocks == b.n_trainable_blocks and a.labels == b.labels
+    for x, y in zip(a.hidden, b.hidden):
+        assert x.shape == y.shape
+        torch.testing.assert_close(x, y, atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize("start, target", [(1, 0), (2, 0), (2, 1), (3, 1)])
+def test_advance_matches_direct_precompute(model, dataset, start, target):
+    cached = precompute_frozen_outputs(model, dataset, "cpu", n_trainable_blocks=start, batch_size=2)
+    advanced = advance_frozen_outputs(model, cached, "cpu", n_trainable_blocks=target, batch_size=3)
+    _assert_same(advanced, precompute_frozen_outputs(model, dataset, "cpu", n_trainable_blocks=target))
+
+
+def test_advance_to_same_level_is_identity(model, dataset):
+    cached = precompute_frozen_outputs(model, dataset, "cpu", n_trainable_blocks=1)
+    assert advance_frozen_outputs(model, cached, "cpu", n_trainable_blocks=1) is cached
+
+
+@pytest.mark.parametrize("start, pooling", [(1, "last"), (1, "mean"), (3, "mean"), (0, "last")])
+def test_features_match_extract_features(model, dataset, start, pooling):
+    cached = precompute_frozen_outputs(model, dataset, "cpu", n_trainable_blocks=start)
+    X, y = features_from_frozen(model, cached, "cpu", pooling=pooling, batch_size=2)
+    X_ref, y_ref = extract_features(model, dataset, "cpu", pooling=pooling)
+    assert X.dtype == np.float32 and X.shape == X_ref.shape
+    np.testing.assert_allclose(X, X_ref, atol=1e-5, rtol=1e-5)
+    np.testing.assert_array_equal(y, y_ref)
+
+
+def test_errors_are_explained(model, dataset):
+    last_only = precompute_frozen_outputs(model, dataset, "cpu", n_trainable_blocks=0)
+    with pytest.raises(ValueError, match="último token"):
+        features_from_frozen(model, last_only, "cpu", pooling="mean")
+    with pytest.raises(ValueError, match="pooling"):
+        features_from_frozen(model, last_only, "cpu", pooling="max")
+    cached = precompute_frozen_outputs(model, dataset, "cpu", n_trainable_blocks=1)
+    with pytest.raises(ValueError, match="avançar"):
+        advance_frozen_outputs(model, cached, "cpu", n_trainable_blocks=2)
+
+
+def test_model_mode_is_restored(model, dataset):
+    cached = precompute_frozen_outputs(model, dataset, "cpu", n_trainable_blocks=1)
+    model.train()
+    try:
+        advance_frozen_outputs(model, cached, "cpu")
+        features_from_frozen(model, cached, "cpu")
+        assert model.training
+    finally:
+        model.eval()
