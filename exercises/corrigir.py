@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import fnmatch
+import os
 import shutil
 import sys
 from dataclasses import dataclass, field
@@ -36,7 +37,7 @@ import nbformat
 PASTA = Path(__file__).resolve().parent
 sys.path.insert(0, str(PASTA))
 
-from publicar import rodar_nbgrader  # noqa: E402
+from publicar import ambiente_nbgrader, rodar_nbgrader  # noqa: E402
 from verificar_entregas import Entrega, atividades_da_fonte, reparar, tabela, verificar  # noqa: E402
 
 ARQUIVO_NOTAS = "notas.csv"
@@ -179,6 +180,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="não roda o autograde: só devolutivas e notas (depois da correção manual)")
     args = parser.parse_args(argv)
     pasta = args.pasta.resolve()
+    # O gradebook do nbgrader chama o programa `alembic`, que está na pasta bin deste Python:
+    # assim o script funciona mesmo sem o ambiente ativado.
+    os.environ["PATH"] = ambiente_nbgrader()["PATH"]
 
     atividades = [a for a in atividades_da_fonte(pasta) if fnmatch.fnmatch(a, args.atividade)]
     if not atividades:

@@ -16,6 +16,7 @@ Alunos fictícios (duas cópias do curso corrigidas em paralelo, cada uma com o 
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import csv
 import json
@@ -42,6 +43,9 @@ import verificar_entregas  # noqa: E402
 
 FONTES = publicar.notebooks_fonte(EXERCICIOS)
 ATIVIDADES = [fonte.parent.name for fonte in FONTES]
+# Os testes que corrigem a turma levam alguns minutos (dezenas de notebooks no nbgrader): ficam
+# marcados como `slow` para quem quiser pulá-los localmente (`pytest -m "not slow"`); o CI roda todos.
+LENTO = pytest.mark.slow
 TEMPO_CELULA = 20  # segundos por célula na correção do teste (o config usa 120)
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
@@ -282,6 +286,17 @@ def _salvo_sem_metadados(nb, trocas: dict[str, str]):
         celula["id"] = f"sem-id-{posicao}"
     novo.cells.insert(8, nbformat.v4.new_code_cell("print('rascunho do aluno')"))
     return novo
+
+
+@contextlib.contextmanager
+def _gradebook(pasta: Path):
+    """O gradebook.db de uma cópia do curso (o nbgrader chama `alembic`, da pasta bin do ambiente)."""
+    from nbgrader.api import Gradebook
+
+    with pytest.MonkeyPatch.context() as ajuste:
+        ajuste.setenv("PATH", publicar.ambiente_nbgrader()["PATH"])
+        with Gradebook(f"sqlite:///{pasta / 'gradebook.db'}") as gradebook:
+            yield gradebook
 
 
 def _notas_csv(pasta: Path) -> dict[tuple[str, str], tuple[float, float]]:
@@ -625,9 +640,7 @@ def turma(curso, tmp_path_factory):
     tempos = {"correcao_em_paralelo_s": time.monotonic() - inicio}
 
     # Correção manual da resposta de texto (o que o professor faz no formgrader), depois devolutivas e notas.
-    from nbgrader.api import Gradebook
-
-    with Gradebook(f"sqlite:///{pastas['A'] / 'gradebook.db'}") as gradebook:
+    with _gradebook(pastas["A"]) as gradebook:
         nota = gradebook.find_grade("resposta-etica", "ex06_memoria", "ex06_memoria", "solucao")
         nota.manual_score = nota.max_score
         nota.needs_manual_grade = False
@@ -646,6 +659,7 @@ def turma(curso, tmp_path_factory):
     return Turma(pastas, codigos, logs, tempos)
 
 
+@LENTO
 def test_solucao_de_referencia_ganha_nota_maxima(turma):
     notas = turma.notas("solucao")
     assert sorted(notas) == sorted(ATIVIDADES)
@@ -653,6 +667,7 @@ def test_solucao_de_referencia_ganha_nota_maxima(turma):
         assert maximo > 0 and nota == maximo, f"{atividade}: {nota}/{maximo}\n{turma.logs['A'][-3000:]}"
 
 
+@LENTO
 def test_solucoes_alternativas_corretas_ganham_nota_maxima(turma):
     notas = turma.notas("alternativa")
     assert sorted(notas) == sorted(ATIVIDADES)
@@ -662,16 +677,16 @@ def test_solucoes_alternativas_corretas_ganham_nota_maxima(turma):
         assert nota == maximo, f"{atividade}: {nota}/{maximo}"
 
 
+@LENTO
 def test_release_sem_resposta_tira_zero(turma):
     notas = turma.notas("em_branco")
     assert sorted(notas) == sorted(ATIVIDADES)
     assert all(nota == 0 for nota, _ in notas.values()), notas
-    from nbgrader.api import Gradebook
-
-    with Gradebook(f"sqlite:///{turma.pastas['A'] / 'gradebook.db'}") as gradebook:
+    with _gradebook(turma.pastas["A"]) as gradebook:
         assert not gradebook.find_submission("ex06_memoria", "em_branco").needs_manual_grade
 
 
+@LENTO
 def test_testes_ocultos_pegam_quem_so_passa_nos_visiveis(turma):
     notas = turma.notas("visivel")
     assert sorted(notas) == sorted(ATIVIDADES)
@@ -697,6 +712,7 @@ def test_testes_ocultos_pegam_quem_so_passa_nos_visiveis(turma):
         assert falhas >= 1, atividade
 
 
+@LENTO
 def test_conferencia_aponta_metadados_removidos_em_vez_de_zero_silencioso(turma):
     log = turma.logs["A"]
     assert re.search(r"sem_metadados\s+ex01_divisao\s+ex01_divisao\.ipynb\s+PROBLEMA: metadados do nbgrader removidos", log)
@@ -708,10 +724,12 @@ def test_conferencia_aponta_metadados_removidos_em_vez_de_zero_silencioso(turma)
     assert turma.codigos["A"] == 1, "com problemas na conferência, corrigir.py deve sair com código 1"
 
 
+@LENTO
 def test_entrega_reparada_e_corrigida_normalmente(turma):
     assert turma.notas("reparado")["ex01_divisao"] == (5.0, 5.0)
 
 
+@LENTO
 def test_laco_infinito_e_saida_enorme_nao_param_a_turma(turma):
     travado = turma.corrigido("travado", "ex06_memoria")
     teimoso = turma.corrigido("teimoso", "ex06_memoria")
@@ -736,6 +754,7 @@ def test_laco_infinito_e_saida_enorme_nao_param_a_turma(turma):
             assert devolutiva.is_file(), devolutiva
 
 
+@LENTO
 def test_apenas_feedback_depois_da_correcao_manual(turma):
     assert turma.codigos["A-feedback"] == 0, turma.logs["A"][-3000:]
     assert turma.notas("solucao")["ex06_memoria"] == (6.0, 6.0)
