@@ -28,6 +28,7 @@ from pathlib import Path
 
 import nbformat
 import yaml
+from nbformat.corpus.words import generate_corpus_id
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 CONFIG_FILE = "_config.yml"
@@ -122,10 +123,7 @@ def synced_notebook(nb, cells: list):
     for expected, tag in zip(cells, (BADGE_TAG, SETUP_TAG)):
         cell = copy.deepcopy(expected)
         if old[tag] is not None:  # preserva metadados extras (ex.: de quem cuida dos exercícios)
-            metadata = copy.deepcopy(old[tag].get("metadata", {}))
-            tags = metadata.get("tags", [])
-            metadata["tags"] = tags
-            cell["metadata"] = metadata
+            cell["metadata"] = copy.deepcopy(old[tag].get("metadata", {}))
             cell["id"] = old[tag].get("id", cell["id"])
         new_cells.append(cell)
     new_nb.cells = new_cells + body
@@ -143,8 +141,10 @@ def is_in_sync(nb, cells: list) -> bool:
 
 def _read(path: Path):
     nb = nbformat.read(path, as_version=4)
-    if nb.nbformat_minor < NBFORMAT_MINOR:
+    if nb.nbformat_minor < NBFORMAT_MINOR:  # formato antigo, sem ids de célula: completa
         nb.nbformat_minor = NBFORMAT_MINOR
+        for cell in nb.cells:
+            cell.setdefault("id", generate_corpus_id())
     return nb
 
 
