@@ -38,7 +38,7 @@ bench: install
 	$(BIN)/python benchmarks/bench_finetune.py --json benchmarks/results/cpu.json
 
 release: install
-	cd exercises && $(abspath $(BIN))/nbgrader generate_assignment --all --force
+	cd exercises && $(abspath $(BIN))/python publicar.py
 
 clean:
 	rm -rf book/_build notebooks/data notebooks/gpt2 .pytest_cache

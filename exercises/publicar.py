@@ -166,7 +166,7 @@ def tabela_exercicios(pasta: Path = PASTA, raiz: Path = RAIZ) -> str:
         link = link_colab(f"exercises/release/{atividade}/{fonte.name}", raiz)
         linhas.append(
             f"| {numero} | {_titulo(fonte)} | [Abrir no Colab]({link}) | "
-            f"[{atividade}](exercicios/{atividade}/{fonte.name}) |"
+            f"[{atividade}](exercises/release/{atividade}/{fonte.name}) |"
         )
     return "\n".join(linhas + ["", FIM_TABELA])
 

@@ -5,8 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import torch
-from sklearn.metrics import classification_report, confusion_matrix
-
 from .classifier import classification_logits
 from .tokenizer import PAD_TOKEN_ID
 
@@ -54,6 +52,8 @@ def predict(model, data_loader, device, token_position: str = "last_real"):
 
 def confusion_table(y_true, y_pred) -> pd.DataFrame:
     """Matriz de confusão com rótulos em português (linhas: real; colunas: previsto)."""
+    from sklearn.metrics import confusion_matrix  # importado aqui: o scikit-learn demora a carregar
+
     matrix = confusion_matrix(y_true, y_pred, labels=[0, 1])
     return pd.DataFrame(
         matrix,
@@ -64,6 +64,8 @@ def confusion_table(y_true, y_pred) -> pd.DataFrame:
 
 def report(y_true, y_pred) -> str:
     """Precisão, revocação e F1 por classe (`classification_report` do scikit-learn)."""
+    from sklearn.metrics import classification_report
+
     return classification_report(y_true, y_pred, labels=[0, 1], target_names=list(CLASS_NAMES_PT),
                                  digits=3, zero_division=0)
 

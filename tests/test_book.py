@@ -97,7 +97,22 @@ def test_no_solution_or_hidden_test_in_site(built_book):
         text = page.read_text(encoding="utf-8", errors="ignore")
         if "BEGIN SOLUTION" in text or "HIDDEN TESTS" in text:
             leaks.append((page.name, "marcador"))
-        if "exercicios" in page.parts:  # páginas e fontes dos enunciados
+        if "exercises" in page.parts:  # páginas e fontes dos enunciados
             leaks += [(page.name, line) for line in secrets if line in text]
     assert not leaks, leaks[:5]
-    assert any("exercicios" in p.parts for p in html_dir.rglob("*.html"))
+    assert any("exercises" in p.parts for p in html_dir.rglob("*.html"))
+
+
+def test_colab_buttons_point_to_real_repository_paths(built_book):
+    """O botão do Colab monta a URL com o caminho da página: tem de ser um arquivo real."""
+    html_dir, _ = built_book
+    config = yaml.safe_load((REPO_ROOT / "_config.yml").read_text(encoding="utf-8"))
+    owner_repo = config["repository"]["url"].removeprefix("https://github.com/")
+    colab = re.compile(rf"https://colab\.research\.google\.com/github/{re.escape(owner_repo)}/blob/main/([^\"'<> ]+)")
+    pages = ["notebooks/01_dados", "exercises/release/ex01_divisao/ex01_divisao"]
+    for page in pages:
+        targets = set(colab.findall((html_dir / f"{page}.html").read_text(encoding="utf-8")))
+        assert targets == {f"{page}.ipynb"}, (page, targets)
+        assert (REPO_ROOT / f"{page}.ipynb").is_file()
+    # Páginas em Markdown executável não ganham botão (o Colab não abre .md).
+    assert not colab.search((html_dir / "conceitos" / "recursos.html").read_text(encoding="utf-8"))

@@ -423,18 +423,19 @@ def test_pagina_de_exercicios_link_e_sumario():
     ramo = config["repository"].get("branch", "main")
     assert publicar.sincronizar_pagina(so_verificar=True) == []
     pagina = (REPO / "book" / "exercicios.md").read_text(encoding="utf-8")
-    link = REPO / "book" / "exercicios"
-    assert link.is_symlink() and Path(link.readlink()).as_posix() == "../exercises/release"
+    # book/exercises/release espelha o caminho real no repositório: os botões de lançamento
+    # do livro (Colab) montam a URL a partir do caminho da página.
+    link = REPO / "book" / "exercises" / "release"
+    assert link.is_symlink() and Path(link.readlink()).as_posix() == "../../exercises/release"
     toc = yaml.safe_load((REPO / "_toc.yml").read_text(encoding="utf-8"))
     capitulos = [c for parte in toc["parts"] for c in parte["chapters"] if c["file"] == "exercicios"]
     assert len(capitulos) == 1
     secoes = [s["file"] for s in capitulos[0].get("sections", [])]
-    assert secoes == [f"exercicios/{f.parent.name}/{f.stem}" for f in FONTES]
+    assert secoes == [f"exercises/release/{f.parent.name}/{f.stem}" for f in FONTES]
     for secao, fonte in zip(secoes, FONTES):
         assert (REPO / "book" / f"{secao}.ipynb").is_file()
-        # O livro não executa a versão do aluno (as respostas estão em branco). O padrão
-        # "exercicios/*" de execute.exclude_patterns não pega exercicios/<atividade>/<notebook>
-        # (PurePosixPath.match casa pela direita), então cada notebook desliga a execução.
+        # O livro não executa a versão do aluno (as respostas estão em branco): cada notebook
+        # desliga a execução nos metadados, além de execute.exclude_patterns do _config.yml.
         assert _ler(REPO / "book" / f"{secao}.ipynb").metadata["mystnb"]["execution_mode"] == "off"
         colab = f"https://colab.research.google.com/github/{dono}/{repo}/blob/{ramo}/exercises/release/{fonte.parent.name}/{fonte.name}"
         assert colab in pagina, f"falta o link do Colab de {fonte.name} em book/exercicios.md"

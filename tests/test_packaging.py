@@ -48,4 +48,6 @@ def test_book_config_and_single_toc():
     assert config["language"].lower().startswith("pt")
     toc_link = REPO_ROOT / "book" / "_toc.yml"
     assert toc_link.is_symlink() and toc_link.resolve() == (REPO_ROOT / "_toc.yml").resolve()
-    assert config["repository"]["url"] == pyproject()["project"]["urls"]["Repository"]
+    # O endereço do repositório fica só em _config.yml.
+    assert config["repository"]["url"].startswith("https://github.com/")
+    assert "urls" not in pyproject()["project"]
