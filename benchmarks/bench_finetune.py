@@ -52,6 +52,7 @@ import torch  # noqa: E402
 from torch import nn  # noqa: E402
 
 from llmdefinitions import (  # noqa: E402
+    PAD_TOKEN_ID,
     GPTModel,
     HiddenBatch,
     TrainableTail,
@@ -60,7 +61,6 @@ from llmdefinitions import (  # noqa: E402
     create_dataloaders,
     extract_features,
     frozen_outputs_loader,
-    PAD_TOKEN_ID,
     get_device,
     get_tokenizer,
     gpt2_config,
@@ -92,7 +92,6 @@ PATH_LABELS = {
     "ours": "projeto (abord. 3)",
     "approach2": "abordagem 2",
     "approach1": "abordagem 1 (RF)",
-    "ours_check": "projeto, conferência",
 }
 
 
@@ -129,8 +128,8 @@ def build_parser() -> argparse.ArgumentParser:
     engine.add_argument("--pin-memory", default="auto", choices=("auto", "on", "off"),
                         help="pin_memory dos loaders de saídas pré-calculadas (auto = só em CUDA)")
     engine.add_argument("--no-cudnn-sdpa", action="store_true",
-                        help="desliga o backend cuDNN da atenção (SDPA) em CUDA: com --amp, ele monta um plano "
-                             "novo para cada comprimento de lote, e os lotes do projeto variam de comprimento")
+                        help="desliga o backend cuDNN da atenção (SDPA) em CUDA; com --amp bf16 numa H100, "
+                             "ele deixou o treino do projeto ~5x mais lento (lotes de comprimentos variados)")
 
     data = parser.add_argument_group("modelo e dados")
     data.add_argument("--tiny", action="store_true",
@@ -217,7 +216,7 @@ def use_pin_memory(args, device: torch.device) -> bool:
 
 
 class Stopwatch:
-    """Cronômetro de paredes que sincroniza a GPU antes de ler o relógio."""
+    """Cronômetro (tempo de parede) que espera a GPU terminar antes de ler o relógio."""
 
     def __init__(self, device: torch.device):
         self.device = device
@@ -276,11 +275,13 @@ def build_model(args, device: torch.device):
     """O GPT-2 de partida, idêntico em todos os caminhos: pesos reais se houver, senão aleatórios
     com semente fixa (a velocidade não depende dos valores dos pesos)."""
     config, name = model_config(args)
-    checkpoint = None
+    checkpoint, missing = None, ""
     if args.models_dir is not None and not args.tiny:
         candidate = Path(args.models_dir) / model_size_from_name(MODEL_NAME)
         if (candidate / "config.json").is_file() and (candidate / "model.safetensors").is_file():
             checkpoint = candidate
+        else:
+            missing = f"; não há pesos em {candidate}"
     torch.manual_seed(SEED)
     if checkpoint is not None:
         settings, params = read_checkpoint(checkpoint)
@@ -289,7 +290,7 @@ def build_model(args, device: torch.device):
     else:
         model = GPTModel(config)
         model.out_head.weight = model.tok_emb.weight  # como no GPT-2: saída amarrada aos embeddings
-        weights = f"aleatórios (semente {SEED})"
+        weights = f"aleatórios (semente {SEED}{missing})"
     return model.to(device), {"model": name, "weights": weights, "config": config}
 
 
@@ -716,6 +717,10 @@ def run_benchmark(args) -> dict:
         for path in args.paths:
             print(f"\n=== {path}: {PATH_LABELS[path]} ===", flush=True)
             results["paths"][path] = run_child(args, path, workdir)
+            if args.json:  # resultado parcial: uma execução interrompida não perde o que já mediu
+                partial = {name: {k: v for k, v in entry.items() if k != "test_logits"}
+                           for name, entry in results["paths"].items()}
+                write_json(args.json, {**results, "paths": partial, "partial": True})
         check = None
         if "naive" in results["paths"] and "ours" in results["paths"] and args.naive_epochs != args.epochs:
             print(f"\n=== ours_check: o projeto com {args.naive_epochs} época(s), só para comparar previsões ===",
@@ -744,6 +749,7 @@ def run_benchmark(args) -> dict:
         results["ratio_naive_over_ours"] = results["ratio"]["naive_over_ours"]
     for entry in [*paths.values(), check or {}]:  # logits crus não vão para o JSON final
         entry.pop("test_logits", None)
+    results["partial"] = False
     return results
 
 
@@ -764,7 +770,9 @@ def run_thread_sweep(args) -> dict:
 def _fmt_s(seconds) -> str:
     if seconds is None:
         return "-"
-    return f"{seconds / 60:.1f} min" if seconds >= 600 else f"{seconds:.1f} s"
+    if seconds >= 600:
+        return f"{seconds / 60:.1f} min"
+    return f"{seconds:.1f} s" if seconds >= 1 else f"{seconds * 1000:.0f} ms"
 
 
 def _row(cells, widths) -> str:

@@ -50,6 +50,7 @@ def test_every_path_reports_times_memory_and_floor(tiny_results):
     results, _ = tiny_results
     assert set(results["paths"]) == set(PATHS)
     assert results["machine"]["rss_per_path"] is False
+    assert results["partial"] is False
     assert results["data"] == {"train": 64, "val": 16, "test": 32}
     assert _positive(results["matmul"]["gflops_best"])
     for name, entry in results["paths"].items():
