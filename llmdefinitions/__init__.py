@@ -32,8 +32,8 @@ from .dataset import SpamDataset, create_dataloaders, last_real_token_index, pad
 from .device import get_device
 from .evaluation import classify_review, confusion_table, misclassified, predict, report
 from .features import (
-    FrozenOutputs, HiddenBatch, TrainableTail, extract_features, frozen_outputs_loader,
-    precompute_frozen_outputs,
+    FrozenOutputs, HiddenBatch, TrainableTail, advance_frozen_outputs, extract_features, features_from_frozen,
+    frozen_outputs_loader, precompute_frozen_outputs,
 )
 from .generation import generate, generate_text_simple
 from .memory import MemoryEstimate, estimate_finetune_memory

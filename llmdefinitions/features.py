@@ -8,6 +8,11 @@ calculamos uma vez e guardamos:
 - Abordagens 2 e 3: as saídas da parte congelada (`precompute_frozen_outputs`); o treino roda
   só a parte treinável (`TrainableTail`) sobre elas. A função calculada é exatamente a mesma
   do modelo completo: só muda o que é refeito a cada passo.
+
+Uma só passada congelada serve às três abordagens: as saídas guardadas para a abordagem 3
+(tudo menos o último bloco) avançam pelo último bloco, ainda congelado, para virar as da
+abordagem 2 (`advance_frozen_outputs`) ou os vetores da abordagem 1 (`features_from_frozen`).
+Use essas duas funções ANTES de treinar o último bloco.
 """
 
 from __future__ import annotations
@@ -29,6 +34,8 @@ __all__ = [
     "extract_features",
     "precompute_frozen_outputs",
     "frozen_outputs_loader",
+    "advance_frozen_outputs",
+    "features_from_frozen",
 ]
 
 POOLINGS = ("last", "mean")
@@ -42,15 +49,34 @@ def _as_dataset(data, tokenizer) -> SpamDataset:
     return SpamDataset(data, tokenizer, pad=False)
 
 
-def _length_sorted_batches(dataset: SpamDataset, batch_size: int):
-    """Lotes de textos de tamanho parecido (pouco padding); devolve (índices, ids, tamanhos)."""
-    order = sorted(range(len(dataset)), key=lambda i: len(dataset.encoded_texts[i]))
+def _length_sorted(lengths: list[int], batch_size: int):
+    """Índices em lotes de textos de tamanho parecido: pouco padding em cada lote."""
+    order = sorted(range(len(lengths)), key=lengths.__getitem__)
     for start in range(0, len(order), batch_size):
-        indices = order[start : start + batch_size]
-        sequences = [torch.tensor(dataset.encoded_texts[i]) for i in indices]
-        labels = [torch.tensor(0)] * len(indices)  # rótulos não importam aqui
-        ids, _ = pad_batch(list(zip(sequences, labels)), dataset.pad_token_id)
-        yield indices, ids, torch.tensor([len(seq) for seq in sequences])
+        yield order[start : start + batch_size]
+
+
+def _token_batches(dataset: SpamDataset, batch_size: int):
+    """Lotes de ids de tokens: `(índices, ids (lote, tokens), tamanhos)`."""
+    lengths = [len(ids) for ids in dataset.encoded_texts]
+    for indices in _length_sorted(lengths, batch_size):
+        items = [(torch.tensor(dataset.encoded_texts[i]), torch.tensor(0)) for i in indices]
+        ids, _ = pad_batch(items, dataset.pad_token_id)
+        yield indices, ids, [lengths[i] for i in indices]
+
+
+def _hidden_batches(frozen: "FrozenOutputs", batch_size: int):
+    """Lotes de saídas guardadas: `(índices, vetores (lote, tokens, dim), tamanhos)`."""
+    lengths = [h.shape[0] for h in frozen.hidden]
+    for indices in _length_sorted(lengths, batch_size):
+        batch, _ = _pad_hidden([frozen[i] for i in indices])
+        yield indices, batch.hidden, batch.lengths.tolist()
+
+
+def _pool(hidden: torch.Tensor, length: int, pooling: str) -> torch.Tensor:
+    """Um vetor por texto: o do último token real ou a média dos tokens reais."""
+    real = hidden[:length]
+    return real[-1] if pooling == "last" else real.mean(dim=0)
 
 
 class _EvalMode:
@@ -64,27 +90,6 @@ class _EvalMode:
 
     def __exit__(self, *exc):
         self.model.train(self.was_training)
-
-
-@torch.inference_mode()
-def extract_features(model, data, device, tokenizer=None, pooling: str = "last", batch_size: int = 32):
-    """Um vetor por texto, tirado do modelo congelado (saída de `final_norm`).
-
-    `pooling="last"`: o vetor do último token real (o único que viu o texto todo);
-    `pooling="mean"`: a média dos vetores de todos os tokens reais.
-    Devolve `(X, y)` em NumPy, na ordem original do dataset.
-    """
-    if pooling not in POOLINGS:
-        raise ValueError(f"pooling deve ser um de {POOLINGS}.")
-    dataset = _as_dataset(data, tokenizer)
-    features = np.zeros((len(dataset), model.final_norm.normalized_shape[0]), dtype=np.float32)
-    with _EvalMode(model):
-        for indices, ids, lengths in _length_sorted_batches(dataset, batch_size):
-            hidden = model.hidden_states(ids.to(device)).float().cpu()
-            for row, (index, length) in enumerate(zip(indices, lengths.tolist())):
-                real = hidden[row, :length]
-                features[index] = (real[-1] if pooling == "last" else real.mean(dim=0)).numpy()
-    return features, np.asarray(dataset.labels, dtype=np.int64)
 
 
 @dataclass
@@ -120,6 +125,44 @@ class FrozenOutputs:
         return sum(h.numel() * h.element_size() for h in self.hidden)
 
 
+def _pad_hidden(batch) -> tuple[HiddenBatch, torch.Tensor]:
+    """Completa com zeros até o maior texto do lote. Os zeros ficam depois dos tokens
+    reais, e a atenção causal impede que eles influenciem os tokens reais."""
+    hiddens, labels = zip(*batch)
+    lengths = torch.tensor([h.shape[0] for h in hiddens])
+    padded = torch.zeros(len(hiddens), int(lengths.max()), hiddens[0].shape[1])
+    for row, h in enumerate(hiddens):
+        padded[row, : h.shape[0]] = h
+    return HiddenBatch(padded, lengths), torch.stack(labels)
+
+
+@torch.inference_mode()
+def extract_features(model, data, device, tokenizer=None, pooling: str = "last", batch_size: int = 32):
+    """Um vetor por texto, tirado do modelo congelado (saída de `final_norm`).
+
+    `pooling="last"`: o vetor do último token real (o único que viu o texto todo);
+    `pooling="mean"`: a média dos vetores de todos os tokens reais.
+    Devolve `(X, y)` em NumPy, na ordem original do dataset.
+    """
+    if pooling not in POOLINGS:
+        raise ValueError(f"pooling deve ser um de {POOLINGS}.")
+    dataset = _as_dataset(data, tokenizer)
+    features = np.zeros((len(dataset), model.final_norm.normalized_shape[0]), dtype=np.float32)
+    with _EvalMode(model):
+        for indices, ids, lengths in _token_batches(dataset, batch_size):
+            hidden = model.hidden_states(ids.to(device)).float().cpu()
+            for row, (index, length) in enumerate(zip(indices, lengths)):
+                features[index] = _pool(hidden[row], length, pooling).numpy()
+    return features, np.asarray(dataset.labels, dtype=np.int64)
+
+
+def _keep_real_tokens(out: torch.Tensor, indices, lengths, store: list, last_only: bool) -> None:
+    """Guarda, de cada linha, os tokens reais (ou só o último, se `last_only`)."""
+    for row, (index, length) in enumerate(zip(indices, lengths)):
+        start = length - 1 if last_only else 0
+        store[index] = out[row, start:length].clone()
+
+
 @torch.inference_mode()
 def precompute_frozen_outputs(model, data, device, n_trainable_blocks: int = 1,
                               batch_size: int = 32, tokenizer=None) -> FrozenOutputs:
@@ -132,25 +175,63 @@ def precompute_frozen_outputs(model, data, device, n_trainable_blocks: int = 1,
         raise ValueError(f"n_trainable_blocks deve estar entre 0 e {n_blocks}.")
     dataset = _as_dataset(data, tokenizer)
     frozen_blocks = model.trf_blocks[: n_blocks - n_trainable_blocks]
-    hidden: list[torch.Tensor | None] = [None] * len(dataset)
+    hidden: list = [None] * len(dataset)
     with _EvalMode(model):
-        for indices, ids, lengths in _length_sorted_batches(dataset, batch_size):
+        for indices, ids, lengths in _token_batches(dataset, batch_size):
             out = frozen_blocks(model.embed(ids.to(device))).float().cpu()
-            for row, (index, length) in enumerate(zip(indices, lengths.tolist())):
-                start = length - 1 if n_trainable_blocks == 0 else 0
-                hidden[index] = out[row, start:length].clone()
+            _keep_real_tokens(out, indices, lengths, hidden, last_only=n_trainable_blocks == 0)
     return FrozenOutputs(hidden, list(dataset.labels), n_trainable_blocks)
 
 
-def _pad_hidden(batch) -> tuple[HiddenBatch, torch.Tensor]:
-    """Completa com zeros até o maior texto do lote. Os zeros ficam depois dos tokens
-    reais, e a atenção causal impede que eles influenciem os tokens reais."""
-    hiddens, labels = zip(*batch)
-    lengths = torch.tensor([h.shape[0] for h in hiddens])
-    padded = torch.zeros(len(hiddens), int(lengths.max()), hiddens[0].shape[1])
-    for row, h in enumerate(hiddens):
-        padded[row, : h.shape[0]] = h
-    return HiddenBatch(padded, lengths), torch.stack(labels)
+def _blocks_between(model, frozen: FrozenOutputs, n_trainable_blocks: int):
+    """Os blocos entre o fim da parte já guardada e o início da nova parte treinável."""
+    n_blocks = len(model.trf_blocks)
+    if frozen.n_trainable_blocks > n_blocks:
+        raise ValueError(f"As saídas deixam {frozen.n_trainable_blocks} blocos de fora, mas o modelo tem {n_blocks}.")
+    if not 0 <= n_trainable_blocks <= frozen.n_trainable_blocks:
+        raise ValueError(
+            f"As saídas guardadas deixam {frozen.n_trainable_blocks} bloco(s) de fora; só é possível "
+            f"avançar para entre 0 e {frozen.n_trainable_blocks} blocos treináveis, não {n_trainable_blocks}."
+        )
+    return model.trf_blocks[n_blocks - frozen.n_trainable_blocks : n_blocks - n_trainable_blocks]
+
+
+@torch.inference_mode()
+def advance_frozen_outputs(model, frozen: FrozenOutputs, device, n_trainable_blocks: int = 0,
+                           batch_size: int = 32) -> FrozenOutputs:
+    """Passa as saídas guardadas pelos blocos que deixam de ser treináveis: o mesmo que
+    `precompute_frozen_outputs(model, data, device, n_trainable_blocks)` daria, sem refazer
+    os blocos já calculados (ex.: das saídas da abordagem 3 para as da abordagem 2)."""
+    blocks = _blocks_between(model, frozen, n_trainable_blocks)
+    if len(blocks) == 0:
+        return frozen
+    hidden: list = [None] * len(frozen)
+    with _EvalMode(model):
+        for indices, x, lengths in _hidden_batches(frozen, batch_size):
+            out = blocks(x.to(device)).float().cpu()
+            _keep_real_tokens(out, indices, lengths, hidden, last_only=n_trainable_blocks == 0)
+    return FrozenOutputs(hidden, list(frozen.labels), n_trainable_blocks)
+
+
+@torch.inference_mode()
+def features_from_frozen(model, frozen: FrozenOutputs, device, pooling: str = "last", batch_size: int = 32):
+    """Os vetores da abordagem 1 a partir de saídas guardadas: os blocos que faltam, depois
+    `final_norm`. Devolve `(X, y)` iguais aos de `extract_features`."""
+    if pooling not in POOLINGS:
+        raise ValueError(f"pooling deve ser um de {POOLINGS}.")
+    if pooling == "mean" and frozen.n_trainable_blocks == 0:
+        raise ValueError(
+            'Com n_trainable_blocks=0 só o último token de cada texto foi guardado: pooling="mean" '
+            "precisa de saídas com todos os tokens (n_trainable_blocks >= 1)."
+        )
+    blocks = _blocks_between(model, frozen, 0)
+    features = np.zeros((len(frozen), model.final_norm.normalized_shape[0]), dtype=np.float32)
+    with _EvalMode(model):
+        for indices, x, lengths in _hidden_batches(frozen, batch_size):
+            hidden = model.final_norm(blocks(x.to(device))).float().cpu()
+            for row, (index, length) in enumerate(zip(indices, lengths)):
+                features[index] = _pool(hidden[row], length, pooling).numpy()
+    return features, np.asarray(frozen.labels, dtype=np.int64)
 
 
 def frozen_outputs_loader(frozen: FrozenOutputs, batch_size: int = 8, shuffle: bool = False,

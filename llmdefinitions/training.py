@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import io
+
 import torch
 import torch.nn.functional as F
 from matplotlib.figure import Figure
 from tqdm.auto import tqdm
 
 from .classifier import classification_logits
+from .course import demo_tag
 
 __all__ = [
     "calc_loss_batch",
@@ -97,12 +100,14 @@ def train_classifier_simple(model, train_loader, val_loader, optimizer, device, 
                 train_loss, val_loss = evaluate_model(model, train_loader, val_loader, device, eval_iter, token_position)
                 train_losses.append(train_loss)
                 val_losses.append(val_loss)
-                bar.write(f"Ep {epoch + 1} (Step {step:06d}): Train loss {train_loss:.3f}, Val loss {val_loss:.3f}")
+                bar.write(f"Ep {epoch + 1} (Step {step:06d}): Train loss {train_loss:.3f}, "
+                          f"Val loss {val_loss:.3f}{demo_tag()}")
         train_acc = calc_accuracy_loader(train_loader, model, device, eval_iter, token_position)
         val_acc = calc_accuracy_loader(val_loader, model, device, eval_iter, token_position)
         train_accs.append(train_acc)
         val_accs.append(val_acc)
-        bar.write(f"Training accuracy: {train_acc * 100:.2f}% | Validation accuracy: {val_acc * 100:.2f}%")
+        bar.write(f"Training accuracy: {train_acc * 100:.2f}% | "
+                  f"Validation accuracy: {val_acc * 100:.2f}%{demo_tag()}")
     bar.close()
     return train_losses, val_losses, train_accs, val_accs, examples_seen
 
@@ -110,11 +115,27 @@ def train_classifier_simple(model, train_loader, val_loader, optimizer, device, 
 _LABELS_PT = {"loss": "Perda", "accuracy": "Acurácia"}
 
 
-def plot_values(epochs_seen, examples_seen, train_values, val_values, label: str = "loss", title: str = ""):
+def _display_in_notebook(fig) -> bool:
+    """Mostra a figura como imagem PNG se estivermos num notebook; diz se mostrou."""
+    try:
+        from IPython import get_ipython
+        from IPython.display import Image, display
+    except ImportError:
+        return False
+    if get_ipython() is None:
+        return False
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
+    display(Image(buffer.getvalue()))
+    return True
+
+
+def plot_values(epochs_seen, examples_seen, train_values, val_values, label: str = "loss",
+                title: str = "", show: bool = True):
     """Curvas de treino e validação; eixo de baixo em épocas, o de cima em exemplos vistos.
 
-    Devolve uma `Figure` do matplotlib (no Jupyter ela aparece ao ser a última expressão
-    da célula; salve com `fig.savefig("arquivo.png")`).
+    Num notebook, a figura aparece na hora (não precisa de `%matplotlib inline`). Fora dele,
+    ou com `show=False`, devolve a `Figure` do matplotlib (salve com `fig.savefig(...)`).
     """
     name = _LABELS_PT.get(label, label)
     fig = Figure(figsize=(6, 3.5))
@@ -130,4 +151,6 @@ def plot_values(epochs_seen, examples_seen, train_values, val_values, label: str
     if title:
         fig.suptitle(title)
     fig.tight_layout()
+    if show and _display_in_notebook(fig):
+        return None
     return fig

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from llmdefinitions import GPTModel, SpamDataset, extract_features, gpt2_config, precompute_frozen_outputs
-from llmdefinitions.frozen_reuse import advance_frozen_outputs, features_from_frozen
+from llmdefinitions import advance_frozen_outputs, features_from_frozen
 
 TEXTS = [
     "Ok lar... Joking wif u oni...",

@@ -254,7 +254,7 @@ def test_classify_review_handles_long_empty_and_padding(tokenizer):
 
 
 def test_plot_values_has_portuguese_labels():
-    fig = plot_values([0, 1, 2], [0, 8, 16], [0.9, 0.5, 0.3], [1.0, 0.6, 0.4], label="loss")
+    fig = plot_values([0, 1, 2], [0, 8, 16], [0.9, 0.5, 0.3], [1.0, 0.6, 0.4], label="loss", show=False)
     ax = fig.axes[0]
     assert ax.get_xlabel() == "Épocas" and fig.axes[1].get_xlabel() == "Exemplos vistos"
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["Perda no treino", "Perda na validação"]
