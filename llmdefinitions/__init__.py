@@ -21,7 +21,9 @@ from .classifier import (
     freeze_all, prepare_head_only, prepare_last_block,
 )
 from .config import BASE_CONFIG, MODEL_SIZES, config_from_settings, gpt2_config, model_configs, model_size_from_name
-from .course import CourseModel, demo_tag, is_demo, load_course_model, prepare_course_data, show_warning
+from .course import (
+    CourseModel, course_data_file, demo_tag, is_demo, load_course_model, prepare_course_data, show_warning,
+)
 from .data import (
     CLASS_NAMES, LABELS, SPAM_DATA_URL, DataDownloadError, DataIntegrityError, count_duplicate_messages,
     count_shared_messages, create_balanced_dataset, download_and_unzip_spam_data, drop_duplicate_messages,

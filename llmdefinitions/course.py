@@ -18,11 +18,12 @@ import html
 import os
 from dataclasses import dataclass
 from importlib import resources
+from pathlib import Path
 
 import torch
 
 from .config import config_from_settings, gpt2_config, model_size_from_name
-from .data import DataDownloadError, load_sms_spam, prepare_spam_splits, split_spam_frame
+from .data import DataDownloadError, download_and_unzip_spam_data, load_sms_spam, split_spam_frame
 from .model import GPTModel
 from .weights import GPT2DownloadError, download_and_load_gpt2, load_weights_into_gpt
 
@@ -32,6 +33,7 @@ __all__ = [
     "DEMO_CONFIG",
     "CourseModel",
     "load_course_model",
+    "course_data_file",
     "prepare_course_data",
     "is_demo",
     "demo_tag",
@@ -127,27 +129,38 @@ def load_course_model(choose_model: str = "gpt2-small (124M)", models_dir=None) 
     return result
 
 
-def _sample_frame():
-    with resources.as_file(resources.files(__package__) / "sample_sms.tsv") as path:
-        return load_sms_spam(path)
+SAMPLE_FILE = "sample_sms.tsv"  # 200 mensagens escritas para o curso (120 ham, 80 spam)
 
 
-def prepare_course_data(directory="data", deduplicate: bool = False, random_state: int = 123):
-    """`(train_df, val_df, test_df)` do dataset real; sem acesso a ele, de uma amostra do curso.
+def course_data_file(directory="data"):
+    """Caminho do arquivo `SMSSpamCollection` real; sem acesso a ele, o da amostra do curso.
 
-    Usa `LLMDEFINITIONS_SPAM_ZIP` se definida (cópia local do zip).
+    Usa `download_and_unzip_spam_data` (que respeita `LLMDEFINITIONS_SPAM_ZIP`). A troca pela
+    amostra vem sempre com um aviso e marca a sessão como demonstração.
     """
+    directory = Path(directory)
     try:
-        splits = prepare_spam_splits(directory, deduplicate=deduplicate, random_state=random_state)
+        path = download_and_unzip_spam_data(
+            zip_path=directory / "sms_spam_collection.zip",
+            extracted_path=directory / "sms_spam_collection",
+        )
         _state["data"] = "real"
+        return path
     except DataDownloadError as err:
         show_warning(
             "MODO DE DEMONSTRAÇÃO: amostra pequena em vez do dataset real",
             f"O SMS Spam Collection não pôde ser obtido ({err}). Usamos 200 mensagens escritas "
             "para o curso; as contagens e acurácias não são as do dataset real.",
         )
-        os.makedirs(directory, exist_ok=True)
-        splits = split_spam_frame(_sample_frame(), directory, deduplicate, random_state)
         _state["data"] = "demo"
+        with resources.as_file(resources.files(__package__) / SAMPLE_FILE) as sample:
+            return Path(sample)
+
+
+def prepare_course_data(directory="data", deduplicate: bool = False, random_state: int = 123):
+    """`(train_df, val_df, test_df)`: lê `course_data_file`, balanceia, divide 70/10/20 e salva os CSVs."""
+    os.makedirs(directory, exist_ok=True)
+    df = load_sms_spam(course_data_file(directory))
+    splits = split_spam_frame(df, directory, deduplicate, random_state)
     print(f"Treino: {len(splits[0])} | Validação: {len(splits[1])} | Teste: {len(splits[2])}{demo_tag()}")
     return splits

@@ -157,7 +157,7 @@ def test_course_data_falls_back_to_sample(tmp_path, monkeypatch, capsys):
 
         raise DataDownloadError("sem rede")
 
-    monkeypatch.setattr(course_module, "prepare_spam_splits", offline)
+    monkeypatch.setattr(course_module, "download_and_unzip_spam_data", offline)
     train, val, test = prepare_course_data(tmp_path)
     assert (len(train), len(val), len(test)) == (112, 16, 32)  # 80 + 80 mensagens da amostra
     assert set(train["Label"]) == {0, 1}

@@ -307,3 +307,13 @@ def test_executed_notebooks_do_not_touch_the_repository():
     for name in NOTEBOOKS:
         raw = json.loads((NOTEBOOKS_DIR / f"{name}.ipynb").read_text(encoding="utf-8"))
         assert all(not cell.get("outputs") for cell in raw["cells"] if cell["cell_type"] == "code")
+
+
+def test_notebook_01_without_dataset_uses_labelled_course_sample(tmp_path):
+    """Sem o dataset (e sem internet), o notebook 1 roda com a amostra do curso, sinalizada."""
+    env = _kernel_env(tmp_path / "zip-que-nao-existe.zip", demo=True)
+    nb = _execute("01_dados", tmp_path, env)
+    text = _output_text(nb)
+    assert "amostra pequena em vez do dataset real" in text
+    assert "Leitura correta: 200 mensagens [DEMONSTRAÇÃO]" in text
+    assert (tmp_path / "data" / "train.csv").is_file()
