@@ -58,6 +58,9 @@ def built_book(tmp_path_factory):
         "LLMDEFINITIONS_MODELS_DIR": str(out / "sem-pesos"),  # nenhum peso: modo de demonstração automático
         "HF_HUB_OFFLINE": "1",
         "MPLBACKEND": "Agg",
+        # O modelo de demonstração é minúsculo: com uma thread ele roda várias vezes mais rápido
+        # numa máquina de 2 núcleos (medido), e o CI fica bem abaixo de 20 minutos.
+        "OMP_NUM_THREADS": "1",
     }
     env.pop("LLMDEFINITIONS_DEMO", None)
     jb = Path(sys.executable).with_name("jupyter-book")
