@@ -29,7 +29,7 @@ install: $(VENV)/.installed
 
 book: install
 	$(BIN)/jupyter-book build book $(BOOK_FLAGS)
-	@echo "Site pronto: book/_build/html/index.html"
+	@echo "Site pronto: _build/html/index.html"
 
 test: install
 	$(BIN)/python -m pytest
@@ -41,4 +41,4 @@ release: install
 	cd exercises && $(abspath $(BIN))/python publicar.py
 
 clean:
-	rm -rf book/_build notebooks/data notebooks/gpt2 .pytest_cache
+	rm -rf _build book/_build notebooks/data notebooks/gpt2 .pytest_cache
