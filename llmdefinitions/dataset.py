@@ -17,6 +17,7 @@ import pandas as pd
 import torch
 from torch.utils.data import DataLoader, Dataset
 
+from .data import _require_columns
 from .tokenizer import PAD_TOKEN_ID
 
 __all__ = ["SpamDataset", "pad_batch", "create_dataloaders", "last_real_token_index", "MAX_CONTEXT"]
@@ -26,9 +27,7 @@ MAX_CONTEXT = 1024  # contexto do GPT-2: nenhum texto passa disso
 
 def _read_frame(data) -> pd.DataFrame:
     frame = pd.read_csv(data) if isinstance(data, (str, os.PathLike)) else data
-    missing = {"Text", "Label"} - set(frame.columns)
-    if missing:
-        raise ValueError(f"Faltam as colunas {sorted(missing)}; o dataset precisa de 'Text' e 'Label'.")
+    _require_columns(frame, ["Text", "Label"])
     return frame
 
 

@@ -11,6 +11,7 @@ from tqdm.auto import tqdm
 
 from .classifier import classification_logits
 from .course import demo_tag
+from .features import _EvalMode
 
 __all__ = [
     "calc_loss_batch",
@@ -50,17 +51,15 @@ def calc_loss_loader(data_loader, model, device, num_batches=None, token_positio
 @torch.no_grad()
 def calc_accuracy_loader(data_loader, model, device, num_batches=None, token_position: str = "last_real"):
     """Fração de acertos nos primeiros `num_batches` lotes (todos, se `None`)."""
-    was_training = model.training
-    model.eval()
     num_batches = _batches_to_use(data_loader, num_batches)
     correct, seen = 0, 0
-    for i, (input_batch, target_batch) in enumerate(data_loader):
-        if i >= num_batches:
-            break
-        logits = classification_logits(model, input_batch.to(device), token_position)
-        correct += (logits.argmax(dim=-1) == target_batch.to(device)).sum().item()
-        seen += len(target_batch)
-    model.train(was_training)
+    with _EvalMode(model):
+        for i, (input_batch, target_batch) in enumerate(data_loader):
+            if i >= num_batches:
+                break
+            logits = classification_logits(model, input_batch.to(device), token_position)
+            correct += (logits.argmax(dim=-1) == target_batch.to(device)).sum().item()
+            seen += len(target_batch)
     return correct / seen if seen else float("nan")
 
 

@@ -126,9 +126,14 @@ def _normalize_keys(params: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     return normalized
 
 
+def _layer_indices(params: dict[str, torch.Tensor]) -> set[int]:
+    """Os índices dos blocos presentes no checkpoint (`h.0...`, `h.1...`)."""
+    return {int(m.group(1)) for key in params if (m := re.match(r"h\.(\d+)\.", key))}
+
+
 def _checkpoint_dims(params: dict[str, torch.Tensor]) -> str:
     """Resumo legível das dimensões de um checkpoint, para mensagens de erro."""
-    layers = {int(m.group(1)) for key in params if (m := re.match(r"h\.(\d+)\.", key))}
+    layers = _layer_indices(params)
     wte, wpe = params.get("wte.weight"), params.get("wpe.weight")
     parts = [f"n_layers={len(layers)}"]
     if wte is not None:
@@ -190,8 +195,7 @@ def load_weights_into_gpt(model, params: dict[str, torch.Tensor]):
         f"O checkpoint ({_checkpoint_dims(params)}) não combina com o modelo "
         f"({_model_dims(model)}). Crie o GPTModel com a configuração do mesmo tamanho do checkpoint."
     )
-    checkpoint_layers = {int(m.group(1)) for key in params if (m := re.match(r"h\.(\d+)\.", key))}
-    if checkpoint_layers != set(range(model.cfg["n_layers"])):
+    if _layer_indices(params) != set(range(model.cfg["n_layers"])):
         raise mismatch
     try:
         new_state = _to_model_names(params, model.cfg["n_layers"])
