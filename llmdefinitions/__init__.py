@@ -12,6 +12,7 @@ Os notebooks ensinam; este pacote guarda o que eles reutilizam. Um módulo por c
 - `training`, `evaluation`: perda, acurácia, laço de treino, métricas e uso do modelo;
 - `checkpoint`, `memory`, `model_card`: salvar, estimar memória, documentar;
 - `course`: como os notebooks obtêm modelo e dados (e o modo de demonstração);
+- `source`: mostrar, dentro do notebook, o código do pacote que vai ser usado;
 - `device`: CPU, CUDA ou MPS.
 """
 
@@ -41,6 +42,7 @@ from .generation import generate, generate_text_simple
 from .memory import MemoryEstimate, estimate_finetune_memory
 from .model import GPTModel
 from .model_card import write_model_card
+from .source import SourceCode, show_source
 from .tokenizer import END_OF_TEXT, PAD_TOKEN_ID, get_tokenizer, text_to_token_ids, token_ids_to_text
 from .training import (
     calc_accuracy_loader, calc_loss_batch, calc_loss_loader, evaluate_model, plot_values,
