@@ -23,7 +23,8 @@ from .classifier import (
 )
 from .config import BASE_CONFIG, MODEL_SIZES, config_from_settings, gpt2_config, model_configs, model_size_from_name
 from .course import (
-    CourseModel, course_data_file, demo_tag, is_demo, load_course_model, prepare_course_data, show_warning,
+    CourseModel, course_data_file, demo_tag, describe_config, is_demo, load_course_model, prepare_course_data,
+    show_warning,
 )
 from .data import (
     CLASS_NAMES, LABELS, SPAM_DATA_URL, DataDownloadError, DataIntegrityError, count_duplicate_messages,

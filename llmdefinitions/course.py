@@ -38,6 +38,7 @@ __all__ = [
     "is_demo",
     "demo_tag",
     "show_warning",
+    "describe_config",
 ]
 
 DEMO_ENV_VAR = "LLMDEFINITIONS_DEMO"
@@ -62,17 +63,25 @@ def _demo_forced() -> bool:
     return os.environ.get(DEMO_ENV_VAR, "").strip().lower() in {"1", "true", "sim", "yes", "on"}
 
 
-def show_warning(title: str, body: str) -> None:
-    """Mostra um aviso bem visível: caixa colorida no Jupyter e texto em qualquer lugar."""
-    text = f"\n{'!' * 78}\n!! {title}\n!! {body}\n{'!' * 78}\n"
+def show_warning(title: str, *lines: str, details: str = "") -> None:
+    """Mostra um aviso curto e bem visível: caixa colorida no Jupyter e texto em qualquer lugar.
+
+    `title` e `lines` ficam sempre à vista (uma linha cada); `details`, se houver, fica numa
+    parte que se abre com um clique (no texto simples, vem depois das linhas).
+    """
+    text_lines = [title, *lines] + ([f"Detalhes: {details}"] if details else [])
+    text = "\n" + "!" * 78 + "\n" + "\n".join(f"!! {line}" for line in text_lines) + "\n" + "!" * 78 + "\n"
     try:
         from IPython import get_ipython
         from IPython.display import display
 
         if get_ipython() is not None:
+            body = "".join(f"<br>{html.escape(line)}" for line in lines)
+            if details:
+                body += f"<details><summary>Detalhes</summary>{html.escape(details)}</details>"
             box = (
                 '<div style="border:3px solid #c0392b;background:#fdecea;padding:12px;'
-                f'border-radius:6px"><strong>⚠️ {html.escape(title)}</strong><br>{html.escape(body)}</div>'
+                f'border-radius:6px"><strong>⚠️ {html.escape(title)}</strong>{body}</div>'
             )
             display({"text/html": box, "text/plain": text}, raw=True)
             return
@@ -91,15 +100,32 @@ def demo_tag() -> str:
     return DEMO_TAG if is_demo() else ""
 
 
-def _demo_model(reason: str) -> CourseModel:
+def describe_config(config: dict) -> str:
+    """Resumo legível de uma configuração: blocos, dimensões, cabeças e parâmetros."""
+    with torch.device("meta"):  # só as formas: nenhum peso é alocado
+        n_params = sum(p.numel() for p in GPTModel(config).parameters())
+    n_params -= config["vocab_size"] * config["emb_dim"]  # out_head amarrado aos embeddings
+    return (
+        f"{config['n_layers']} blocos, {config['emb_dim']} dimensões, {config['n_heads']} cabeças, "
+        f"contexto de {config['context_length']} tokens, {n_params / 1e6:.1f} milhões de parâmetros".replace(".", ",")
+    )
+
+
+def _demo_model(reason: str, how_to_fix: str = "") -> CourseModel:
     torch.manual_seed(123)
     model = GPTModel(DEMO_CONFIG)
     model.out_head.weight = model.tok_emb.weight  # como no GPT-2: saída amarrada aos embeddings
+    real = gpt2_config("gpt2-small (124M)")
     show_warning(
-        "MODO DE DEMONSTRAÇÃO: modelo com pesos aleatórios",
-        f"Motivo: {reason} Todo o código roda, mas o modelo NÃO é o GPT-2 pré-treinado: "
-        "textos gerados e acurácias NÃO representam o que o curso ensina. Com internet (ou com "
-        f"{MODELS_DIR_ENV_VAR} apontando para os pesos) e sem {DEMO_ENV_VAR}=1, o GPT-2 real é usado.",
+        "MODO DE DEMONSTRAÇÃO: modelo com pesos aleatórios (os números NÃO são os do GPT-2)",
+        f"Motivo: {reason}",
+        "Para usar o GPT-2 real: rode com internet (ou com LLMDEFINITIONS_MODELS_DIR apontando para os pesos) "
+        f"e sem {DEMO_ENV_VAR}=1.",
+        details=(
+            f"Modelo de demonstração: {describe_config(DEMO_CONFIG)}. GPT-2 small real: "
+            f"{describe_config(real)}. Todo o código roda igual, mas textos gerados e acurácias "
+            f"não representam o que o curso ensina. {how_to_fix}"
+        ).strip(),
     )
     return CourseModel(model.eval(), DEMO_CONFIG, "demo", "GPT-2 pequeno aleatório (demonstração)")
 
@@ -117,7 +143,7 @@ def load_course_model(choose_model: str = "gpt2-small (124M)", models_dir=None) 
         try:
             settings, params = download_and_load_gpt2(size, models_dir)
         except GPT2DownloadError as err:
-            result = _demo_model(f"os pesos do GPT-2 {size} não puderam ser obtidos. {err}")
+            result = _demo_model(f"os pesos do GPT-2 {size} não puderam ser obtidos ({err.reason}).", str(err))
         else:
             config = config_from_settings(settings)
             model = load_weights_into_gpt(GPTModel(config), params).eval()
@@ -149,8 +175,9 @@ def course_data_file(directory="data"):
     except DataDownloadError as err:
         show_warning(
             "MODO DE DEMONSTRAÇÃO: amostra pequena em vez do dataset real",
-            f"O SMS Spam Collection não pôde ser obtido ({err}). Usamos 200 mensagens escritas "
-            "para o curso; as contagens e acurácias não são as do dataset real.",
+            "Motivo: o SMS Spam Collection não pôde ser obtido; usamos 200 mensagens escritas para o curso.",
+            "Para usar o dataset real: rode com internet ou aponte LLMDEFINITIONS_SPAM_ZIP para o zip.",
+            details=str(err),
         )
         _state["data"] = "demo"
         with resources.as_file(resources.files(__package__) / SAMPLE_FILE) as sample:

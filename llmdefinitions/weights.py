@@ -8,9 +8,13 @@ Além disso, Q, K e V vêm juntas numa só matriz (`c_attn`) e são separadas aq
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
+import socket
+from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import torch
 from safetensors import SafetensorError
@@ -31,7 +35,15 @@ CHECKPOINT_FILES = ("config.json", "model.safetensors")
 
 
 class GPT2DownloadError(RuntimeError):
-    """Os arquivos do GPT-2 não estão na pasta e não puderam ser baixados."""
+    """Os arquivos do GPT-2 não estão na pasta e não puderam ser baixados.
+
+    `reason` resume a causa numa frase (para avisos curtos); a mensagem completa traz
+    também o passo a passo para instalar os arquivos à mão.
+    """
+
+    def __init__(self, message: str, reason: str = ""):
+        super().__init__(message)
+        self.reason = reason or message
 
 
 class CheckpointError(ValueError):
@@ -50,6 +62,46 @@ def _manual_download_help(model_size: str, target: Path) -> str:
     )
 
 
+_OFFLINE_VALUES = {"1", "true", "yes", "on"}
+_PROXY_VARIABLES = ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy")
+
+
+def _hub_endpoint() -> str:
+    return os.environ.get("HF_ENDPOINT", "https://huggingface.co").rstrip("/")
+
+
+def _offline_reason(timeout_s: float = 1.0) -> str | None:
+    """Por que não dá para baixar agora (ou `None` se a rede parece disponível).
+
+    Sem rede, o `huggingface_hub` tenta de novo cinco vezes (1+2+4+8+8 s) antes de desistir.
+    Uma conexão de teste, limitada a `timeout_s`, descobre isso em menos de um segundo.
+    Atrás de um proxy a conexão direta não diz nada: aí deixamos a biblioteca decidir.
+    """
+    if os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in _OFFLINE_VALUES:
+        return "HF_HUB_OFFLINE=1 está definida: nada é baixado do Hugging Face"
+    if any(os.environ.get(name) for name in _PROXY_VARIABLES):
+        return None
+    url = urlsplit(_hub_endpoint())
+    port = url.port or (443 if url.scheme == "https" else 80)
+    try:
+        socket.create_connection((url.hostname, port), timeout=timeout_s).close()
+    except OSError as err:
+        return f"sem conexão com {url.hostname}:{port} ({err.strerror or err})"
+    return None
+
+
+@contextmanager
+def _quiet_hub_logs():
+    """Esconde os avisos de 'nova tentativa' do huggingface_hub (a barra de progresso continua)."""
+    logger = logging.getLogger("huggingface_hub")
+    previous = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(previous)
+
+
 def _download_file(repo_id: str, filename: str, target: Path) -> None:
     """Baixa um arquivo do Hugging Face Hub para `target`.
 
@@ -60,7 +112,8 @@ def _download_file(repo_id: str, filename: str, target: Path) -> None:
     """
     from huggingface_hub import hf_hub_download  # importado só quando há download
 
-    hf_hub_download(repo_id=repo_id, filename=filename, local_dir=target)
+    with _quiet_hub_logs():
+        hf_hub_download(repo_id=repo_id, filename=filename, local_dir=target)
 
 
 def read_checkpoint(directory: str | os.PathLike) -> tuple[dict, dict[str, torch.Tensor]]:
@@ -99,13 +152,21 @@ def download_and_load_gpt2(model_size: str, models_dir: str | os.PathLike = "gpt
         )
     target = Path(models_dir) / model_size
     missing = [name for name in CHECKPOINT_FILES if not (target / name).is_file()]
+    if missing and (reason := _offline_reason()):
+        raise GPT2DownloadError(
+            f"Não foi possível baixar {missing[0]} do GPT-2 {model_size}: {reason}. "
+            f"{_manual_download_help(model_size, target)}",
+            reason=reason,
+        )
     for filename in missing:
         try:
             _download_file(MODEL_SIZES[model_size], filename, target)
-        except Exception as err:  # sem rede, repositório fora do ar, disco cheio...
+        except Exception as err:  # repositório fora do ar, disco cheio, rede caiu no meio...
+            reason = f"{type(err).__name__}: {err}"
             raise GPT2DownloadError(
-                f"Não foi possível baixar {filename} do GPT-2 {model_size} ({type(err).__name__}: "
-                f"{err}). {_manual_download_help(model_size, target)}"
+                f"Não foi possível baixar {filename} do GPT-2 {model_size} ({reason}). "
+                f"{_manual_download_help(model_size, target)}",
+                reason=reason,
             ) from err
     return read_checkpoint(target)
 
