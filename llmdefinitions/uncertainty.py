@@ -1,0 +1,70 @@
+"""Quanto confiar numa acurácia medida em poucos exemplos: o intervalo de Wilson.
+
+Uma acurácia de 80% em 10 mensagens e 80% em 1.000 mensagens não dizem a mesma coisa.
+Cada mensagem de teste é um "acerto ou erro"; com `n` mensagens, a acurácia medida varia
+de amostra para amostra. O intervalo de confiança de Wilson (Wilson, 1927) dá a faixa de
+acurácias verdadeiras compatíveis com o que medimos. Diferente do intervalo "p ± 1,96 x
+erro padrão", ele nunca sai de [0, 1] e continua razoável com n pequeno ou p perto de 0 ou 1.
+
+    centro = (p + z²/2n) / (1 + z²/n)
+    meia largura = z / (1 + z²/n) x sqrt(p(1 - p)/n + z²/4n²)
+
+onde p = acertos / n e z é o quantil da normal (1,96 para 95%).
+"""
+
+from __future__ import annotations
+
+import math
+from statistics import NormalDist
+
+__all__ = ["wilson_interval", "format_accuracy_with_interval"]
+
+
+def _z_value(confidence: float) -> float:
+    if not 0 < confidence < 1:
+        raise ValueError(f"confidence deve estar entre 0 e 1 (ex.: 0.95), mas é {confidence!r}.")
+    return NormalDist().inv_cdf(0.5 + confidence / 2)  # 0.95 -> 1,96
+
+
+def wilson_interval(successes: int, n: int, confidence: float = 0.95) -> tuple[float, float]:
+    """Intervalo de Wilson `(mínimo, máximo)` para a proporção `successes / n`.
+
+    Ex.: 8 acertos em 10 -> (0,490; 0,943): com tão poucos exemplos, a acurácia verdadeira
+    pode estar em qualquer lugar entre 49% e 94%.
+    """
+    if isinstance(n, bool) or int(n) != n or n <= 0:
+        raise ValueError(f"n (número de exemplos) deve ser um inteiro positivo, mas é {n!r}.")
+    if isinstance(successes, bool) or int(successes) != successes or not 0 <= successes <= n:
+        raise ValueError(f"successes (acertos) deve ser um inteiro entre 0 e n={n}, mas é {successes!r}.")
+    z = _z_value(confidence)
+    p = successes / n
+    denominator = 1 + z**2 / n
+    center = (p + z**2 / (2 * n)) / denominator
+    half_width = z / denominator * math.sqrt(p * (1 - p) / n + z**2 / (4 * n**2))
+    low = 0.0 if successes == 0 else center - half_width  # nas pontas a conta dá 0 e 1 exatos,
+    high = 1.0 if successes == n else center + half_width  # a menos de arredondamento
+    return low, high
+
+
+def _percent(value: float, decimals: int) -> str:
+    return f"{100 * value:.{decimals}f}".replace(".", ",") + "%"
+
+
+def format_accuracy_with_interval(accuracy: float, n: int, confidence: float = 0.95, decimals: int = 1) -> str:
+    """Acurácia com o intervalo de Wilson, em português: `"92,3% (IC 95%: 84,2%–96,4%, n=78)"`.
+
+    `accuracy` é a fração de acertos (entre 0 e 1) medida em `n` exemplos; os acertos são
+    `accuracy x n`, que precisa dar (quase) um número inteiro.
+    """
+    if not 0 <= accuracy <= 1:
+        raise ValueError(f"accuracy deve ser uma fração entre 0 e 1 (ex.: 0.923), mas é {accuracy!r}.")
+    successes = round(accuracy * n)
+    if abs(successes - accuracy * n) > 1e-6 * max(1, n):
+        raise ValueError(
+            f"accuracy={accuracy!r} com n={n} não corresponde a um número inteiro de acertos "
+            f"({accuracy * n:.3f}): confira se n é o número de exemplos avaliados."
+        )
+    low, high = wilson_interval(successes, n, confidence)
+    level = f"{100 * confidence:g}".replace(".", ",")
+    return (f"{_percent(accuracy, decimals)} (IC {level}%: {_percent(low, decimals)}–"
+            f"{_percent(high, decimals)}, n={n})")
