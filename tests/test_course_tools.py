@@ -91,6 +91,19 @@ def test_memory_estimate_reproduces_lecture_figure():
         estimate_finetune_memory(100, trainable_params=200)
 
 
+def test_lora_memory_estimate_only_adapters_carry_optimizer_state():
+    from llmdefinitions.memory import estimate_lora_memory
+
+    lora = 32 * 2 * 8 * (4096 + 4096)  # LLaMA-2 7B, posto 8 em consulta e valor
+    est = estimate_lora_memory(7e9, lora, weight_bits=16)
+    assert est.trainable_params == lora and est.num_params == 7e9 + lora
+    assert est.gradients_bytes == lora * 4 and est.optimizer_bytes == lora * 2 * 4
+    assert est.gb() == pytest.approx(14.0 + lora * 16 / 1e9)
+    assert estimate_lora_memory(7e9, lora, weight_bits=4).gb() < 3.6 < estimate_finetune_memory(7e9).gb() / 30
+    with pytest.raises(ValueError, match="lora_params"):
+        estimate_lora_memory(100, 0)
+
+
 # ----------------------------------------------------------------------------- model card
 
 def test_model_card_documents_run(tmp_path):
