@@ -1,7 +1,8 @@
 # Os dois comandos do README:
 #   make book   -> instala tudo em .venv e constrói o site (jupyter-book build book)
 #   make test   -> instala tudo em .venv e roda todos os testes
-# Outros: make bench (benchmark de desempenho), make release (versões dos alunos), make clean.
+# Outros: make bench (benchmark de desempenho), make release (versões dos alunos),
+#         make linkcheck (links do livro, sem executar notebooks), make dist (wheel e sdist), make clean.
 
 PYTHON ?= python3
 VENV ?= .venv
@@ -10,10 +11,12 @@ BIN := $(VENV)/bin
 # Para outra versão/índice: make test TORCH_SPEC="torch --index-url https://download.pytorch.org/whl/cpu"
 TORCH_SPEC ?= torch==2.13.0
 BOOK_FLAGS ?= -W -n --keep-going
+# Opções do linkcheck (ex.: LINKCHECK_FLAGS=--so-internos para checar só os links internos, sem internet).
+LINKCHECK_FLAGS ?=
 
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: install book test bench release clean
+.PHONY: install book test bench release linkcheck dist clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -37,8 +40,17 @@ test: install
 bench: install
 	$(BIN)/python benchmarks/bench_finetune.py --json benchmarks/results/cpu.json
 
+# O linkcheck lê as páginas sem executar os notebooks (veja tools/linkcheck.py).
+linkcheck: install
+	$(BIN)/python tools/linkcheck.py $(LINKCHECK_FLAGS)
+
+dist: install
+	rm -rf dist
+	$(BIN)/python -m build --outdir dist .
+	$(BIN)/python -m twine check --strict dist/*
+
 release: install
 	cd exercises && $(abspath $(BIN))/python publicar.py
 
 clean:
-	rm -rf _build book/_build notebooks/data notebooks/gpt2 .pytest_cache
+	rm -rf _build book/_build notebooks/data notebooks/gpt2 .pytest_cache dist

@@ -121,3 +121,22 @@ def test_colab_buttons_point_to_real_repository_paths(built_book):
         assert (REPO_ROOT / f"{page}.ipynb").is_file()
     # Páginas em Markdown executável não ganham botão (o Colab não abre .md).
     assert not colab.search((html_dir / "conceitos" / "recursos.html").read_text(encoding="utf-8"))
+
+
+def test_site_has_no_install_cells_no_library_noise_and_contained_code(built_book):
+    """O site mostra o curso, não a instalação do Colab nem avisos de bibliotecas."""
+    html_dir, _ = built_book
+    pages = {p: p.read_text(encoding="utf-8") for p in html_dir.rglob("*.html")}
+    # A célula de instalação (etiqueta remove-cell) roda, mas não aparece em página nenhuma.
+    assert not [p.name for p, text in pages.items() if "%pip install" in text]
+    noise = re.compile(r"\b\w+Warning\b|Retrying in \d|Temporary failure in name resolution|thrown while requesting")
+    noisy = []
+    for page, text in pages.items():
+        for block in re.findall(r'<div class="output (?:stderr|stream|text_plain)[^"]*">(.*?)</div>', text, flags=re.S):
+            if noise.search(block):
+                noisy.append((page.name, noise.search(block).group(0)))
+    assert not noisy, noisy[:5]
+    # Código e saídas largas rolam ou quebram dentro da caixa (folha de estilo do curso).
+    notebook_page = pages[html_dir / "notebooks" / "01_dados.html"]
+    assert "_static/celulas.css" in notebook_page
+    assert "white-space: pre-wrap" in (html_dir / "_static" / "celulas.css").read_text(encoding="utf-8")

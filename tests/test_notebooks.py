@@ -103,7 +103,8 @@ def test_kernel_is_python3(name):
 @pytest.mark.parametrize("name", NOTEBOOKS)
 def test_colab_cells_then_portuguese_title(name):
     cells = _read(name).cells
-    assert [tag for cell in cells[:2] for tag in _tags(cell)] == list(COLAB_TAGS)
+    assert [_tags(cell)[0] for cell in cells[:2]] == list(COLAB_TAGS)
+    assert "remove-cell" in _tags(cells[1]), "a instalação do Colab não deve aparecer no site"
     title_cell = cells[2]
     assert title_cell.cell_type == "markdown"
     first_line = title_cell.source.splitlines()[0]

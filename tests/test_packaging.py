@@ -51,3 +51,76 @@ def test_book_config_and_single_toc():
     # O endereço do repositório fica só em _config.yml.
     assert config["repository"]["url"].startswith("https://github.com/")
     assert "urls" not in pyproject()["project"]
+
+
+# --------------------------------------------------------------------------- o pacote como pacote
+
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import zipfile  # noqa: E402
+import tarfile  # noqa: E402
+
+import pytest  # noqa: E402
+
+
+def _package_data_files() -> list[str]:
+    return pyproject()["tool"]["setuptools"]["package-data"]["llmdefinitions"]
+
+
+@pytest.fixture(scope="module")
+def dist_dir(tmp_path_factory):
+    out = tmp_path_factory.mktemp("dist")
+    result = subprocess.run(
+        [sys.executable, "-m", "build", "--outdir", str(out), str(REPO_ROOT)], capture_output=True, text=True,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return out
+
+
+def test_wheel_and_sdist_carry_the_course_data_and_pass_twine(dist_dir):
+    wheel = next(dist_dir.glob("*.whl"))
+    sdist = next(dist_dir.glob("*.tar.gz"))
+    names = zipfile.ZipFile(wheel).namelist()
+    for data_file in _package_data_files():
+        assert f"llmdefinitions/{data_file}" in names, data_file
+        assert any(name.endswith(f"llmdefinitions/{data_file}") for name in tarfile.open(sdist).getnames())
+    assert not [n for n in names if n.startswith(("tests/", "notebooks/", "exercises/"))]
+    check = subprocess.run([sys.executable, "-m", "twine", "check", "--strict", *map(str, (wheel, sdist))],
+                           capture_output=True, text=True)
+    assert check.returncode == 0, check.stdout + check.stderr
+
+
+def _import_from(target, tmp_path) -> str:
+    """Importa o pacote instalado em `target` (não o do repositório) e lê a amostra de dados."""
+    code = (
+        "import sys; sys.path.insert(0, sys.argv[1]); import llmdefinitions as p; "
+        "from llmdefinitions import load_sms_spam; from llmdefinitions.course import course_data_file; "
+        "print(p.__file__); print(len(load_sms_spam(course_data_file(sys.argv[2]))))"
+    )
+    env = {"PATH": "/usr/bin:/bin", "LLMDEFINITIONS_SPAM_ZIP": str(tmp_path / "sem-dataset.zip")}
+    result = subprocess.run([sys.executable, "-c", code, str(target), str(tmp_path / "dados")],
+                            capture_output=True, text=True, cwd=tmp_path, env=env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result.stdout
+
+
+def test_installed_wheel_imports_and_reads_its_sample(dist_dir, tmp_path):
+    target = tmp_path / "instalado"
+    wheel = next(dist_dir.glob("*.whl"))
+    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", str(target), str(wheel)],
+                   check=True, capture_output=True)
+    out = _import_from(target, tmp_path)
+    assert str(target) in out.splitlines()[0]  # o pacote veio da wheel, não do repositório
+    assert out.splitlines()[-1] == "200"  # a amostra do curso está dentro do pacote
+
+
+def test_colab_cell_installs_this_package_from_git(tmp_path):
+    """A célula do Colab faz `pip install git+<repositório>`: com este repositório, sai este pacote."""
+    target = tmp_path / "via-git"
+    result = subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", str(target), f"git+file://{REPO_ROOT}"],
+        capture_output=True, text=True,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    out = _import_from(target, tmp_path)
+    assert str(target) in out.splitlines()[0] and out.splitlines()[-1] == "200"

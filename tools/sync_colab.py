@@ -5,7 +5,9 @@ O endereço do repositório fica num único lugar, `repository.url` em `_config.
 
 1. uma célula Markdown (etiqueta `colab-badge`) com o selo que abre o notebook no Colab;
 2. uma célula de código (etiqueta `colab-setup`) que instala o pacote `llmdefinitions`
-   a partir do repositório, mas só quando o notebook roda no Google Colab.
+   a partir do repositório, mas só quando o notebook roda no Google Colab. Ela leva também
+   a etiqueta `remove-cell`: o Jupyter Book a executa (não faz nada fora do Colab), mas não
+   a mostra no site.
 
 Notebooks tratados:
 - `notebooks/*.ipynb`: as células são inseridas se faltarem e atualizadas se mudaram;
@@ -34,6 +36,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 CONFIG_FILE = "_config.yml"
 BADGE_TAG = "colab-badge"
 SETUP_TAG = "colab-setup"
+REMOVE_FROM_SITE_TAG = "remove-cell"  # etiqueta do Jupyter Book: a célula não aparece no site
 NBFORMAT_MINOR = 5  # versão com ids de célula
 
 COLAB_BADGE_IMAGE = "https://colab.research.google.com/assets/colab-badge.svg"
@@ -87,7 +90,7 @@ def expected_cells(url: str, owner: str, repo: str, branch: str, relative_path: 
         badge_source(owner, repo, branch, relative_path), metadata={"tags": [BADGE_TAG]}
     )
     badge["id"] = BADGE_TAG
-    setup = nbformat.v4.new_code_cell(setup_source(url), metadata={"tags": [SETUP_TAG]})
+    setup = nbformat.v4.new_code_cell(setup_source(url), metadata={"tags": [SETUP_TAG, REMOVE_FROM_SITE_TAG]})
     setup["id"] = SETUP_TAG
     return [badge, setup]
 
@@ -99,7 +102,7 @@ def _has_tag(cell, tag: str) -> bool:
 def _same_cell(actual, expected) -> bool:
     if actual.get("cell_type") != expected["cell_type"] or actual.get("source") != expected["source"]:
         return False
-    if not _has_tag(actual, expected["metadata"]["tags"][0]):
+    if not all(_has_tag(actual, tag) for tag in expected["metadata"]["tags"]):
         return False
     if actual["cell_type"] == "code" and (actual.get("outputs") or actual.get("execution_count") is not None):
         return False
@@ -123,7 +126,10 @@ def synced_notebook(nb, cells: list):
     for expected, tag in zip(cells, (BADGE_TAG, SETUP_TAG)):
         cell = copy.deepcopy(expected)
         if old[tag] is not None:  # preserva metadados extras (ex.: de quem cuida dos exercícios)
+            expected_tags = cell["metadata"]["tags"]
             cell["metadata"] = copy.deepcopy(old[tag].get("metadata", {}))
+            old_tags = cell["metadata"].get("tags", [])
+            cell["metadata"]["tags"] = old_tags + [t for t in expected_tags if t not in old_tags]
             cell["id"] = old[tag].get("id", cell["id"])
         new_cells.append(cell)
     new_nb.cells = new_cells + body
