@@ -6,12 +6,15 @@ Os notebooks ensinam; este pacote guarda o que eles reutilizam. Um módulo por c
 - `config`, `weights`: hiperparâmetros e pesos pré-treinados (Hugging Face, safetensors);
 - `tokenizer`, `generation`: texto <-> tokens e geração de texto;
 - `data`: o dataset SMS Spam Collection (download, leitura, balanceamento, divisão);
+- `user_data`: seus próprios dados (CSV/TSV de duas classes) e o exemplo em português do curso;
 - `dataset`: tokenização, padding e lotes;
 - `classifier`: as três abordagens e a escolha do token classificado;
 - `features`: o trabalho congelado feito uma vez só (o que torna o treino rápido);
 - `training`, `evaluation`: perda, acurácia, laço de treino, métricas e uso do modelo;
+- `lora`: LoRA escrito à mão (adaptadores de posto baixo, fusão, salvar só o adaptador);
 - `checkpoint`, `memory`, `model_card`: salvar, estimar memória, documentar;
 - `course`: como os notebooks obtêm modelo e dados (e o modo de demonstração);
+- `uncertainty`: o intervalo de confiança (Wilson) de uma acurácia medida em poucos exemplos;
 - `source`: mostrar, dentro do notebook, o código do pacote que vai ser usado;
 - `device`: CPU, CUDA ou MPS.
 """
@@ -40,7 +43,10 @@ from .features import (
     frozen_outputs_loader, precompute_frozen_outputs,
 )
 from .generation import generate, generate_text_simple
-from .memory import MemoryEstimate, estimate_finetune_memory
+from .lora import (
+    LoRAError, LoRALinear, apply_lora, count_lora_parameters, load_lora, lora_state_dict, merge_lora, save_lora,
+)
+from .memory import MemoryEstimate, estimate_finetune_memory, estimate_lora_memory
 from .model import GPTModel
 from .model_card import write_model_card
 from .source import SourceCode, show_source
@@ -48,6 +54,10 @@ from .tokenizer import END_OF_TEXT, PAD_TOKEN_ID, get_tokenizer, text_to_token_i
 from .training import (
     calc_accuracy_loader, calc_loss_batch, calc_loss_loader, evaluate_model, plot_values,
     train_classifier_simple,
+)
+from .uncertainty import format_accuracy_with_interval, wilson_interval
+from .user_data import (
+    LabelMapping, UserDataError, course_portuguese_sample_path, load_text_classification_file,
 )
 from .weights import CheckpointError, GPT2DownloadError, download_and_load_gpt2, load_weights_into_gpt, read_checkpoint
 
