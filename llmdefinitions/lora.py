@@ -110,6 +110,19 @@ class LoRALinear(nn.Module):
         """A correção que o adaptador soma aos pesos: (alpha / rank) * B @ A, forma (saída x entrada)."""
         return (self.lora_B @ self.lora_A) * self.scaling
 
+    @property
+    def weight(self) -> torch.Tensor:
+        """Os pesos que a camada de fato aplica, W + correção (com gradiente para A e B).
+
+        Assim, código que lê `camada.weight` de uma `nn.Linear` (por exemplo, o atalho do
+        último bloco em `features.py`) funciona igual com o adaptador.
+        """
+        return self.linear.weight if self.merged else self.linear.weight + self.delta_weight()
+
+    @property
+    def bias(self):
+        return self.linear.bias
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.merged:  # a correção já está dentro de linear.weight
             return self.linear(x)

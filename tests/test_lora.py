@@ -191,3 +191,36 @@ def test_bad_arguments_have_clear_messages():
         apply_lora(model, blocks=1)
     merge_lora(model)
     assert isinstance(LoRAError("x"), ValueError)
+
+
+def test_lora_blocks_work_in_the_trainable_tail(tokenizer):
+    """LoRA nos últimos blocos + saídas congeladas pré-calculadas = o modelo completo."""
+    import pandas as pd
+
+    from llmdefinitions import SpamDataset, TrainableTail, frozen_outputs_loader, precompute_frozen_outputs
+
+    torch.manual_seed(0)
+    cfg = {**CFG, "vocab_size": gpt2_config("gpt2-small (124M)")["vocab_size"]}
+    model = add_classification_head(GPTModel(cfg).eval())
+    apply_lora(model, rank=2, blocks=2)
+    for module in model.modules():  # B != 0, para o adaptador de fato mudar as contas
+        if isinstance(module, LoRALinear):
+            torch.nn.init.normal_(module.lora_B, std=0.5)
+    frame = pd.DataFrame({"Text": ["Oi, tudo bem?", "GANHE um prêmio agora: responda SIM", "ok"], "Label": [0, 1, 0]})
+    dataset = SpamDataset(frame, tokenizer)
+    frozen = precompute_frozen_outputs(model, dataset, "cpu", n_trainable_blocks=2)
+    tail = TrainableTail(model, n_trainable_blocks=2).eval()
+    hidden_batch, _ = next(iter(frozen_outputs_loader(frozen, batch_size=3)))
+    ids = torch.stack([dataset[i][0] for i in range(3)])
+    with torch.no_grad():
+        expected = classification_logits(model, ids, "last_real")
+        torch.testing.assert_close(tail(hidden_batch), expected, atol=1e-5, rtol=1e-5)
+
+    # Os gradientes dos adaptadores também são os mesmos pelos dois caminhos.
+    adapters = {name: p for name, p in model.named_parameters() if "lora_" in name}
+    classification_logits(model, ids, "last_real")[:, 1].sum().backward()
+    full_grads = {name: p.grad.clone() for name, p in adapters.items()}
+    model.zero_grad()
+    tail(hidden_batch)[:, 1].sum().backward()
+    for name, param in adapters.items():
+        torch.testing.assert_close(param.grad, full_grads[name], atol=1e-5, rtol=1e-4, msg=name)
