@@ -44,7 +44,8 @@ from .features import (
 )
 from .generation import generate, generate_text_simple
 from .lora import (
-    LoRAError, LoRALinear, apply_lora, count_lora_parameters, load_lora, lora_state_dict, merge_lora, save_lora,
+    LoRAError, LoRALinear, apply_lora, count_lora_parameters, load_lora, lora_parameter_count, lora_state_dict,
+    merge_lora, save_lora,
 )
 from .memory import MemoryEstimate, estimate_finetune_memory, estimate_lora_memory
 from .model import GPTModel

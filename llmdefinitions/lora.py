@@ -292,6 +292,7 @@ def save_lora(model, path, metadata: dict | None = None, include_head: bool = Tr
     em JSON. O modelo-base NÃO é salvo: para usar o arquivo, carregue o mesmo modelo-base,
     chame `apply_lora` com os mesmos argumentos e depois `load_lora`. Devolve os metadados.
     """
+    include_head = include_head and model.out_head.weight is not model.tok_emb.weight  # cabeça amarrada não treina
     info = {**_describe(model), "include_head": bool(include_head), "user": metadata or {}}
     tensors = {name: t.cpu().contiguous() for name, t in lora_state_dict(model, include_head).items()}
     save_file(tensors, os.fspath(path), metadata={_METADATA_KEY: json.dumps(info)})

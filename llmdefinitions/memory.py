@@ -77,7 +77,8 @@ def estimate_lora_memory(num_params, lora_params, weight_bits: int = 16, optimiz
     e sem gradiente. `lora_params`: parâmetros dos adaptadores (veja
     `lora.count_lora_parameters`), que têm pesos, gradientes e estados do otimizador em
     `adapter_bits`. No resultado, `num_params` é a soma dos dois e `trainable_params` são
-    só os adaptadores.
+    só os adaptadores. Para um modelo já com `apply_lora`: `lora = count_lora_parameters(model)`
+    e `num_params = count_parameters(model).total - lora`.
     """
     if optimizer not in OPTIMIZER_STATES:
         raise ValueError(f"Otimizador desconhecido: {optimizer!r}. Opções: {', '.join(OPTIMIZER_STATES)}.")

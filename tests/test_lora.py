@@ -224,3 +224,14 @@ def test_lora_blocks_work_in_the_trainable_tail(tokenizer):
     tail(hidden_batch)[:, 1].sum().backward()
     for name, param in adapters.items():
         torch.testing.assert_close(param.grad, full_grads[name], atol=1e-5, rtol=1e-4, msg=name)
+
+
+def test_tied_language_model_head_is_not_saved(tmp_path):
+    torch.manual_seed(0)
+    model = GPTModel(CFG)
+    model.out_head.weight = model.tok_emb.weight  # como no GPT-2 original
+    apply_lora(model, rank=2, blocks=1, targets="W_query", train_head=False)
+    info = save_lora(model, tmp_path / "lm.safetensors")
+    with safe_open(tmp_path / "lm.safetensors", framework="pt") as handle:
+        assert sorted(handle.keys()) == ["trf_blocks.2.att.W_query.lora_A", "trf_blocks.2.att.W_query.lora_B"]
+    assert info["include_head"] is False
