@@ -206,27 +206,23 @@ def apply_lora(model, rank: int = 8, alpha: float = 16, blocks="all", targets=DE
     criada depois já nasce treinável). Para treinar mais alguma parte (ex.: `final_norm`),
     ligue `requires_grad` nela depois desta função. Devolve os nomes das camadas trocadas.
     """
-    indices = _block_indices(blocks, len(model.trf_blocks))
-    paths = _target_paths(targets)
+    names = [f"trf_blocks.{index}.{path}"
+             for index in _block_indices(blocks, len(model.trf_blocks)) for path in _target_paths(targets)]
+    already = [name for name in names if isinstance(model.get_submodule(name), LoRALinear)]
+    if already:
+        raise LoRAError(f"Estas camadas já têm um adaptador LoRA: {already[:4]}. Aplique o LoRA uma vez só.")
+    adapters = {name: LoRALinear(model.get_submodule(name), rank, alpha) for name in names}
     for param in model.parameters():
         param.requires_grad = False
-    wrapped = []
-    for index in indices:
-        block = model.trf_blocks[index]
-        for path in paths:
-            name = f"trf_blocks.{index}.{path}"
-            layer = block.get_submodule(path)
-            if isinstance(layer, LoRALinear):
-                raise LoRAError(f"{name} já tem um adaptador LoRA: aplique o LoRA uma vez só.")
-            _replace_submodule(block, path, LoRALinear(layer, rank, alpha))
-            wrapped.append(name)
+    for name, adapter in adapters.items():
+        _replace_submodule(model, name, adapter)
     for module in lora_modules(model).values():  # inclusive de chamadas anteriores
         module.lora_A.requires_grad = True
         module.lora_B.requires_grad = True
     if train_head:
         for param in model.out_head.parameters():
             param.requires_grad = True
-    return wrapped
+    return names
 
 
 def lora_modules(model) -> dict[str, LoRALinear]:

@@ -187,8 +187,12 @@ def test_bad_arguments_have_clear_messages():
     with pytest.raises(LoRAError, match='blocks deve ser "all"'):
         apply_lora(model, blocks="last")
     apply_lora(model, blocks=1)
-    with pytest.raises(LoRAError, match="já tem um adaptador"):
-        apply_lora(model, blocks=1)
+    before = count_lora_parameters(model)
+    with pytest.raises(LoRAError, match=r"já têm um adaptador LoRA: \['trf_blocks.2.att.W_query'"):
+        apply_lora(model, blocks=2)
+    assert count_lora_parameters(model) == before  # nada foi trocado pela metade
+    with pytest.raises(LoRAError, match="rank deve ser"):
+        apply_lora(model, rank=-1, blocks=[0])
     merge_lora(model)
     assert isinstance(LoRAError("x"), ValueError)
 
