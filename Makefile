@@ -2,7 +2,8 @@
 #   make book   -> instala tudo em .venv e constrói o site (jupyter-book build book)
 #   make test   -> instala tudo em .venv e roda todos os testes
 # Outros: make bench (benchmark de desempenho), make release (versões dos alunos),
-#         make linkcheck (links do livro, sem executar notebooks), make dist (wheel e sdist), make clean.
+#         make linkcheck (links do livro, sem executar notebooks), make dist (wheel e sdist),
+#         make test-minimo (versões mínimas das dependências), make clean.
 
 PYTHON ?= python3
 VENV ?= .venv
@@ -16,7 +17,7 @@ LINKCHECK_FLAGS ?=
 
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: install book test bench release linkcheck dist clean
+.PHONY: install book test test-minimo bench release linkcheck dist clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -44,6 +45,10 @@ bench: install
 linkcheck: install
 	$(BIN)/python tools/linkcheck.py $(LINKCHECK_FLAGS)
 
+# Um segundo ambiente (.venv-minimo) com as versões MÍNIMAS do pyproject.toml: testes do pacote e um notebook.
+test-minimo: install
+	$(BIN)/python tools/lower_bounds.py --venv .venv-minimo --torch "$(TORCH_SPEC)"
+
 dist: install
 	rm -rf dist
 	$(BIN)/python -m build --outdir dist .
@@ -53,4 +58,4 @@ release: install
 	cd exercises && $(abspath $(BIN))/python publicar.py
 
 clean:
-	rm -rf _build book/_build notebooks/data notebooks/gpt2 .pytest_cache dist
+	rm -rf _build book/_build notebooks/data notebooks/gpt2 .pytest_cache dist .venv-minimo .venv-minimo.restricoes.txt
