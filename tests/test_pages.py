@@ -233,7 +233,6 @@ REQUIRED_TERMS = {  # nome no glossário -> formas que contam como "uso" na pros
     "tokenizador": r"\btokenizador\w*",
     "BPE": r"\bBPE\b",
     "bloco transformer": r"\bblocos? \*?transformer\b",
-    "transformer": None,
     "sobreajuste": r"\bsobreajuste\b",
     "conjunto de validação": r"\bvalidação\b",
     "acurácia": r"\bacurácias?\b",
@@ -241,6 +240,20 @@ REQUIRED_TERMS = {  # nome no glossário -> formas que contam como "uso" na pros
     "revocação": r"\brevocação\b",
     "F1": r"\bF1\b",
     "LLM": r"\bLLMs?\b",
+    # outros verbetes usados nas páginas
+    "transformer": r"\btransformers?\b",
+    "matriz de confusão": r"\bmatriz(?:es)? de confusão\b",
+    "model card": r"\bmodel cards?\b",
+    "modelo de fundação": r"\bmodelos? de fundação\b",
+    "aprendizado por transferência": r"\baprendizado por transferência\b",
+    "hiperparâmetro": r"\bhiperparâmetros?\b",
+    "deriva": r"\bderiva\b",
+    "falso positivo": r"\bfalsos? positivos?\b",
+    "PEFT": r"\bPEFT\b",
+    "argmax": r"\bargmax\b",
+    "parâmetro": r"\bparâmetros?\b",
+    "ajuste por instrução": r"\b(?:fine-tuning\*? por instrução|instruction fine-tuning)\b",
+    "conjunto de teste": r"\bconjuntos? de teste\b",
 }
 
 
