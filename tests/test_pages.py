@@ -19,7 +19,6 @@ from pathlib import Path
 
 import pytest
 import yaml
-from markdown_it import MarkdownIt
 
 from tests.conftest import REPO_ROOT
 
@@ -172,8 +171,9 @@ class _DetailsChecker(HTMLParser):
 @pytest.mark.parametrize("page", PAGES)
 def test_answers_render_inside_closed_details(page):
     """O Markdown (CommonMark, como no MyST e no Jupyter) põe cada resposta DENTRO do <details>."""
+    markdown_it = pytest.importorskip("markdown_it")  # vem com o myst-parser (extra "book")
     source = "\n".join(without_fences(read(page)))
-    html = MarkdownIt("commonmark").render(source)
+    html = markdown_it.MarkdownIt("commonmark").render(source)
     checker = _DetailsChecker()
     checker.feed(html)
     assert checker.found >= 3 and not checker.problems, (page, checker.problems)
