@@ -1,23 +1,29 @@
 """Corrige a turma inteira com um comando: conferência, autograde, devolutivas e planilha de notas.
 
 Passos (todos a partir desta pasta, exercises/):
-1. `verificar_entregas.py`: aponta notebooks ausentes, renomeados, com células apagadas ou sem
-   os metadados do nbgrader (que dariam zero sem aviso);
-2. `nbgrader autograde <atividade> --force`: roda os notebooks com os testes ocultos. Um aluno
-   com erro, laço infinito ou saída gigante não para a correção dos outros (ver
-   execucao_protegida.py e nbgrader_config.py);
-3. `nbgrader generate_feedback <atividade> --force`: um HTML por notebook em feedback/;
-4. `nbgrader export --to notas.csv`: a planilha de notas;
-5. um resumo por aluno e atividade: nota, problemas da conferência, células que passaram do
-   tempo, kernels reiniciados e entregas que o nbgrader não conseguiu corrigir.
+1. `verificar_entregas.py`: repara o que dá para reparar (metadados do nbgrader perdidos ou
+   alterados, notebook renomeado; o original fica guardado) e aponta o resto: notebooks
+   ausentes ou ilegíveis (esses NÃO vão para a correção, e o resumo diz por quê), células
+   apagadas, duplicadas ou com o tipo trocado, e células travadas editadas pelo aluno;
+2. `nbgrader autograde` + `nbgrader generate_feedback`, um processo por aluno, vários alunos ao
+   mesmo tempo (`--processos`, padrão: o número de núcleos). Cada processo trabalha numa cópia
+   do gradebook; as notas voltam para o `gradebook.db` da turma por um único escritor, aluno
+   por aluno. O progresso (aluno, notebook, tempo e células que passaram do tempo até agora)
+   aparece enquanto corre. Um aluno com erro, laço infinito ou saída gigante não para a correção
+   dos outros (ver execucao_protegida.py e nbgrader_config.py);
+3. `nbgrader export --to notas.csv`: a planilha de notas;
+4. um resumo por aluno e atividade: nota, reparos, problemas da conferência, células editadas,
+   células que passaram do tempo, kernels reiniciados e entregas não corrigidas (com o motivo).
 
 Uso, com o ambiente do curso ativo:
     python corrigir.py                          # todas as atividades, todos os alunos
     python corrigir.py --atividade ex01_divisao # uma atividade
     python corrigir.py --aluno maria            # um aluno
-    python corrigir.py --reparar                # recoloca metadados do nbgrader perdidos antes de corrigir
+    python corrigir.py --processos 1            # um aluno por vez
     python corrigir.py --apenas-feedback        # depois da correção manual no formgrader
-    python corrigir.py --tempo-celula 30        # muda Execute.timeout (padrão do config: 120 s)
+    python corrigir.py --mostrar-testes-ocultos # devolutivas com o código dos testes ocultos
+    python corrigir.py --tempo-celula 30        # o mesmo limite para toda célula (em vez dos medidos)
+    python corrigir.py --medir-tempos           # mede as soluções e grava tempos_solucoes.json
 
 Sai com código 0 se tudo foi corrigido sem problemas, 1 caso contrário (veja o resumo).
 """
@@ -26,9 +32,16 @@ from __future__ import annotations
 
 import argparse
 import fnmatch
+import json
 import os
+import re
 import shutil
+import subprocess
 import sys
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -38,18 +51,23 @@ PASTA = Path(__file__).resolve().parent
 sys.path.insert(0, str(PASTA))
 
 from publicar import ambiente_nbgrader, rodar_nbgrader  # noqa: E402
-from verificar_entregas import Entrega, atividades_da_fonte, reparar, tabela, verificar  # noqa: E402
+from verificar_entregas import IMPEDE_CORRECAO, Entrega, atividades_da_fonte, reparar, tabela, verificar  # noqa: E402
 
 ARQUIVO_NOTAS = "notas.csv"
+ARQUIVO_TEMPOS = "tempos_solucoes.json"
+PASTA_TRABALHO = ".correcao"  # cópias de trabalho de cada aluno (apagadas no fim)
 ERROS_DE_EXECUCAO = {
     "CellTimeoutError": "célula(s) passaram do tempo",
     "DeadKernelError": "kernel morreu e foi reiniciado",
 }
 
-
 # Avisos do nbgrader/jupyter que não ajudam o professor, e as linhas INFO que valem mostrar.
-RUIDO = ("SAWarning", "for notebook in", "return [x for x", "without encryption")
-INFO_UTIL = ("[corretor]", "Autograding", ".html")
+RUIDO = ("SAWarning", "for notebook in", "return [x for x", "without encryption", "Skipping unknown notebook")
+INFO_UTIL = ("[corretor]", ".html")
+_LINHA_EXECUTADO = re.compile(
+    r"\[corretor\] (?P<aluno>[^/\s]+)/(?P<atividade>[^/\s]+)/(?P<notebook>\S+) executado em (?P<s>[\d.]+) s; "
+    r"(?P<estouros>\d+) célula"
+)
 
 
 @dataclass
@@ -66,17 +84,21 @@ def _passo(titulo: str) -> None:
     print(f"\n=== {titulo} ===", flush=True)
 
 
-def _nbgrader(argumentos: list[str], pasta: Path) -> bool:
-    """Roda o nbgrader mostrando a saída; devolve True se terminou sem erro."""
-    resultado = rodar_nbgrader(argumentos, pasta)
-    saida = (resultado.stdout + resultado.stderr).strip()
-    linhas_relevantes = [
-        linha for linha in saida.splitlines()
-        if not any(ruido in linha for ruido in RUIDO)
+def _linhas_relevantes(saida: str, prefixo: str = "") -> list[str]:
+    return [
+        prefixo + linha for linha in saida.splitlines()
+        if linha.strip() and not any(ruido in linha for ruido in RUIDO)
         and ("| INFO]" not in linha or any(marca in linha for marca in INFO_UTIL))
+        and "| DEBUG]" not in linha
     ]
-    if linhas_relevantes:
-        print("\n".join(linhas_relevantes), flush=True)
+
+
+def _nbgrader(argumentos: list[str], pasta: Path) -> bool:
+    """Roda o nbgrader mostrando a saída relevante; devolve True se terminou sem erro."""
+    resultado = rodar_nbgrader(argumentos, pasta)
+    linhas = _linhas_relevantes((resultado.stdout + resultado.stderr).strip())
+    if linhas:
+        print("\n".join(linhas), flush=True)
     if resultado.returncode != 0:
         print(f"[corrigir] nbgrader {argumentos[0]} terminou com código {resultado.returncode} "
               "(alguma entrega falhou; veja acima). Seguindo com as demais.", flush=True)
@@ -108,6 +130,183 @@ def _garantir_gradebook(pasta: Path, atividades: list[str]) -> bool:
     return ok
 
 
+# --------------------------------------------------------------------------- tempos das soluções
+
+def medir_tempos(pasta: Path = PASTA) -> dict:
+    """Executa cada notebook de `source/` (as soluções) e grava quanto cada célula do nbgrader levou."""
+    from nbclient import NotebookClient
+
+    from datetime import datetime
+
+    def segundos(celula) -> float:
+        execucao = celula.get("metadata", {}).get("execution", {})
+        inicio, fim = execucao.get("iopub.execute_input"), execucao.get("shell.execute_reply")
+        if not (inicio and fim):
+            return 0.0
+        ler = lambda t: datetime.fromisoformat(t.replace("Z", "+00:00"))  # noqa: E731
+        return max(0.0, (ler(fim) - ler(inicio)).total_seconds())
+
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    resultado = {}
+    for atividade, fontes in atividades_da_fonte(pasta).items():
+        for fonte in fontes:
+            nb = nbformat.read(fonte, as_version=4)
+            try:
+                with tempfile.TemporaryDirectory() as temporaria:
+                    NotebookClient(nb, timeout=600, kernel_name="python3", record_timing=True,
+                                   resources={"metadata": {"path": temporaria}}).execute()
+            except Exception as erro:  # noqa: BLE001 (uma fonte quebrada não impede medir as outras)
+                print(f"[corrigir] {atividade}/{fonte.stem}: a solução falhou ({type(erro).__name__}); "
+                      "não medida", flush=True)
+                continue
+            tempos = {
+                celula.metadata["nbgrader"]["grade_id"]: round(segundos(celula), 3)
+                for celula in nb.cells
+                if celula.cell_type == "code" and celula.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+            }
+            resultado[f"{atividade}/{fonte.stem}"] = tempos
+            print(f"[corrigir] {atividade}/{fonte.stem}: {sum(tempos.values()):.1f} s nas células do nbgrader "
+                  f"(a mais lenta: {max(tempos.values(), default=0):.1f} s)", flush=True)
+    dados = {
+        "descricao": "segundos de cada célula do nbgrader nas soluções (python corrigir.py --medir-tempos); "
+                     "o limite de cada célula na correção é margem_tempo x isto, com piso (nbgrader_config.py)",
+        "maquina": f"{os.cpu_count()} núcleos",
+        "notebooks": resultado,
+    }
+    (pasta / ARQUIVO_TEMPOS).write_text(json.dumps(dados, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    return dados
+
+
+# --------------------------------------------------------------------------- correção em paralelo
+
+class Progresso:
+    """Conta notebooks corrigidos e células que passaram do tempo, e mostra cada avanço."""
+
+    def __init__(self, total_notebooks: int, total_alunos: int):
+        self.total, self.total_alunos = total_notebooks, total_alunos
+        self.feitos = self.alunos_feitos = self.estouros = 0
+        self.inicio = time.monotonic()
+        self.trava = threading.Lock()
+
+    def mostrar(self, texto: str) -> None:
+        with self.trava:
+            print(texto, flush=True)
+
+    def notebook(self, achado: re.Match) -> None:
+        with self.trava:
+            self.feitos += 1
+            self.estouros += int(achado["estouros"])
+            extra = f", {achado['estouros']} passaram do tempo" if int(achado["estouros"]) else ""
+            print(f"[corrigir] {self.feitos}/{self.total} notebooks · {achado['aluno']}/{achado['atividade']}: "
+                  f"{float(achado['s']):.1f} s{extra} · células que passaram do tempo até agora: {self.estouros}",
+                  flush=True)
+
+    def aluno(self, aluno: str, segundos: float, ok: bool) -> None:
+        with self.trava:
+            self.alunos_feitos += 1
+            situacao = "corrigido" if ok else "corrigido com falhas do nbgrader (veja acima)"
+            print(f"[corrigir] aluno {self.alunos_feitos}/{self.total_alunos}: {aluno} {situacao} em {segundos:.0f} s "
+                  f"(turma: {time.monotonic() - self.inicio:.0f} s)", flush=True)
+
+
+def _rodar_acompanhando(comando: list[str], pasta: Path, aluno: str, progresso: Progresso) -> int:
+    processo = subprocess.Popen(comando, cwd=pasta, env=ambiente_nbgrader(), text=True,
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    for linha in processo.stdout:
+        achado = _LINHA_EXECUTADO.search(linha)
+        if achado:
+            progresso.notebook(achado)
+        else:
+            for relevante in _linhas_relevantes(linha.rstrip("\n"), prefixo=f"  [{aluno}] "):
+                progresso.mostrar(relevante)
+    return processo.wait()
+
+
+def _comando_nbgrader() -> list[str]:
+    executavel = Path(sys.executable).parent / "nbgrader"
+    return [str(executavel)] if executavel.exists() else [sys.executable, "-m", "nbgrader"]
+
+
+def _juntar_gradebook(principal: Path, parcial: Path, aluno: str, atividades: list[str]) -> None:
+    """Copia as notas de `aluno` do gradebook de trabalho para o da turma (um único escritor)."""
+    from nbgrader.api import Gradebook, MissingEntry
+
+    with Gradebook(f"sqlite:///{parcial}") as origem, Gradebook(f"sqlite:///{principal}") as destino:
+        destino.update_or_create_student(aluno)
+        for atividade in atividades:
+            try:
+                enviada = origem.find_submission(atividade, aluno)
+            except MissingEntry:
+                continue
+            copia = destino.update_or_create_submission(atividade, aluno, timestamp=enviada.timestamp)
+            copia.extension = enviada.extension
+            for notebook in enviada.notebooks:
+                alvo = destino.find_submission_notebook(notebook.name, atividade, aluno)
+                alvo.flagged = notebook.flagged
+                alvo.late_submission_penalty = notebook.late_submission_penalty
+                for nota in notebook.grades:
+                    outra = destino.find_grade(nota.name, notebook.name, atividade, aluno)
+                    for campo in ("auto_score", "manual_score", "extra_credit", "needs_manual_grade"):
+                        setattr(outra, campo, getattr(nota, campo))
+                for comentario in notebook.comments:
+                    outro = destino.find_comment(comentario.name, notebook.name, atividade, aluno)
+                    outro.auto_comment, outro.manual_comment = comentario.auto_comment, comentario.manual_comment
+            destino.db.commit()
+
+
+def _corrigir_aluno(pasta: Path, aluno: str, atividades: list[str], filtro: str, extra: list[str],
+                    progresso: Progresso, trava_gradebook: threading.Lock) -> bool:
+    """Autograde e devolutivas de um aluno numa cópia de trabalho; depois junta tudo na turma."""
+    inicio = time.monotonic()
+    trabalho = pasta / PASTA_TRABALHO / aluno
+    shutil.rmtree(trabalho, ignore_errors=True)
+    (trabalho / "submitted").mkdir(parents=True)
+    (trabalho / "source").symlink_to(pasta / "source", target_is_directory=True)
+    for atividade in atividades:
+        shutil.copytree(pasta / "submitted" / aluno / atividade, trabalho / "submitted" / aluno / atividade)
+    with trava_gradebook:
+        shutil.copy2(pasta / "gradebook.db", trabalho / "gradebook.db")
+    base = [*_comando_nbgrader()]
+    raiz = f"--CourseDirectory.root={trabalho}"
+    ok = _rodar_acompanhando(base + ["autograde", filtro, "--force", "--student", aluno, raiz, *extra],
+                             pasta, aluno, progresso) == 0
+    ok &= _rodar_acompanhando(base + ["generate_feedback", filtro, "--force", "--student", aluno, raiz, *extra],
+                              pasta, aluno, progresso) == 0
+    with trava_gradebook:
+        _juntar_gradebook(pasta / "gradebook.db", trabalho / "gradebook.db", aluno, atividades)
+        for tipo in ("autograded", "feedback"):
+            for atividade in atividades:
+                destino = pasta / tipo / aluno / atividade
+                shutil.rmtree(destino, ignore_errors=True)
+                if (trabalho / tipo / aluno / atividade).is_dir():
+                    destino.parent.mkdir(parents=True, exist_ok=True)
+                    shutil.move(str(trabalho / tipo / aluno / atividade), str(destino))
+    shutil.rmtree(trabalho, ignore_errors=True)
+    progresso.aluno(aluno, time.monotonic() - inicio, ok)
+    return ok
+
+
+def corrigir_turma(pasta: Path, por_aluno: dict[str, list[str]], filtro: str, extra: list[str],
+                   processos: int) -> bool:
+    """Corrige cada aluno num processo do nbgrader, `processos` alunos ao mesmo tempo."""
+    total = sum(len(nbs) for nbs in por_aluno.values())
+    progresso = Progresso(total, len(por_aluno))
+    print(f"[corrigir] {total} notebook(s) de {len(por_aluno)} aluno(s), {processos} aluno(s) por vez.", flush=True)
+    trava = threading.Lock()
+    with ThreadPoolExecutor(max_workers=max(1, processos)) as executor:
+        tarefas = [
+            executor.submit(_corrigir_aluno, pasta, aluno, sorted({a for a, _ in nbs}), filtro, extra, progresso, trava)
+            for aluno, nbs in sorted(por_aluno.items())
+        ]
+        resultados = [tarefa.result() for tarefa in tarefas]
+    shutil.rmtree(pasta / PASTA_TRABALHO, ignore_errors=True)
+    print(f"[corrigir] turma corrigida em {time.monotonic() - progresso.inicio:.0f} s; "
+          f"{progresso.estouros} célula(s) passaram do tempo.", flush=True)
+    return all(resultados)
+
+
+# --------------------------------------------------------------------------- resumo
+
 def _erros_de_execucao(notebook: Path) -> list[str]:
     """Timeouts e kernels reiniciados registrados nas saídas de um notebook corrigido."""
     try:
@@ -122,22 +321,30 @@ def _erros_de_execucao(notebook: Path) -> list[str]:
     return [f"{notebook.name}: {n} {ERROS_DE_EXECUCAO[nome]}" for nome, n in sorted(contagem.items())]
 
 
-def notas(pasta: Path, entregas: list[Entrega]) -> list[Nota]:
+def _impede(entrega: Entrega) -> str | None:
+    return next((p for p in entrega.problemas if p.startswith(IMPEDE_CORRECAO)), None)
+
+
+def notas(pasta: Path, entregas: list[Entrega], reparos: dict[tuple[str, str], list[str]] | None = None) -> list[Nota]:
     """Nota de cada (aluno, atividade) conferido, direto do gradebook, com as observações."""
     from nbgrader.api import Gradebook, MissingEntry
 
     problemas: dict[tuple[str, str], list[str]] = {}
     for entrega in entregas:
-        problemas.setdefault((entrega.aluno, entrega.atividade), []).extend(
-            f"{entrega.notebook}: {p}" for p in entrega.problemas
-        )
+        lista = problemas.setdefault((entrega.aluno, entrega.atividade), list((reparos or {}).get(
+            (entrega.aluno, entrega.atividade), [])))
+        motivo = _impede(entrega)
+        if motivo and (entrega.aluno, entrega.atividade) in _com_pasta(pasta, [entrega]):
+            lista.append(f"{entrega.notebook}: NÃO CORRIGIDO: {motivo}")
+        else:
+            lista.extend(f"{entrega.notebook}: {p}" for p in entrega.problemas)
     resultado = []
     with Gradebook(f"sqlite:///{pasta / 'gradebook.db'}") as gradebook:
         for (aluno, atividade), lista in problemas.items():
             nota = Nota(aluno, atividade, observacoes=list(lista))
             corrigida = pasta / "autograded" / aluno / atividade
             if (pasta / "submitted" / aluno / atividade).is_dir():
-                if not corrigida.is_dir():
+                if not corrigida.is_dir() and not any("NÃO CORRIGIDO" in o for o in lista):
                     nota.observacoes.append("o nbgrader NÃO conseguiu corrigir esta entrega (veja o log acima)")
                 for notebook in sorted(corrigida.glob("*.ipynb")):
                     nota.observacoes += _erros_de_execucao(notebook)
@@ -151,6 +358,10 @@ def notas(pasta: Path, entregas: list[Entrega]) -> list[Nota]:
                     nota.correcao_manual_pendente = bool(submissao.needs_manual_grade)
             resultado.append(nota)
     return resultado
+
+
+def _com_pasta(pasta: Path, entregas: list[Entrega]) -> set[tuple[str, str]]:
+    return {(e.aluno, e.atividade) for e in entregas if (pasta / "submitted" / e.aluno / e.atividade).is_dir()}
 
 
 def tabela_de_notas(lista: list[Nota]) -> str:
@@ -168,21 +379,35 @@ def tabela_de_notas(lista: list[Nota]) -> str:
     return "\n".join(texto)
 
 
+# --------------------------------------------------------------------------- o comando
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Confere, corrige e exporta as notas da turma.")
     parser.add_argument("--atividade", default="*", help="id da atividade (glob; padrão: todas)")
     parser.add_argument("--aluno", default="*", help="id do aluno (glob; padrão: todos)")
     parser.add_argument("--pasta", type=Path, default=PASTA, help="pasta do curso (padrão: a deste script)")
-    parser.add_argument("--tempo-celula", type=int, help="segundos por célula (Execute.timeout)")
-    parser.add_argument("--reparar", action="store_true",
-                        help="antes de conferir, recoloca metadados do nbgrader perdidos (verificar_entregas.py --reparar)")
+    parser.add_argument("--tempo-celula", type=int,
+                        help="segundos para TODA célula (em vez dos limites medidos em tempos_solucoes.json)")
+    parser.add_argument("--processos", type=int, default=os.cpu_count() or 1,
+                        help="alunos corrigidos ao mesmo tempo (padrão: o número de núcleos)")
+    parser.add_argument("--reparar", action="store_true", help="(padrão; mantido por compatibilidade)")
+    parser.add_argument("--sem-reparo", action="store_true",
+                        help="não repara metadados nem nomes antes de corrigir (só aponta)")
     parser.add_argument("--apenas-feedback", action="store_true",
                         help="não roda o autograde: só devolutivas e notas (depois da correção manual)")
+    parser.add_argument("--mostrar-testes-ocultos", action="store_true",
+                        help="devolutivas com o código dos testes ocultos e os tracebacks completos")
+    parser.add_argument("--medir-tempos", action="store_true",
+                        help=f"só mede as soluções de source/ e grava {ARQUIVO_TEMPOS}")
     args = parser.parse_args(argv)
     pasta = args.pasta.resolve()
     # O gradebook do nbgrader chama o programa `alembic`, que está na pasta bin deste Python:
     # assim o script funciona mesmo sem o ambiente ativado.
     os.environ["PATH"] = ambiente_nbgrader()["PATH"]
+    if args.medir_tempos:
+        medir_tempos(pasta)
+        print(f"Tempos gravados em {pasta / ARQUIVO_TEMPOS}.")
+        return 0
 
     atividades = [a for a in atividades_da_fonte(pasta) if fnmatch.fnmatch(a, args.atividade)]
     if not atividades:
@@ -190,37 +415,62 @@ def main(argv: list[str] | None = None) -> int:
         return 1
 
     _passo("1. Conferência das entregas")
-    if args.reparar:
+    reparos: dict[tuple[str, str], list[str]] = {}
+    if not args.sem_reparo:
         acoes = reparar(pasta, args.atividade, args.aluno)
-        print("\n".join(["Reparos:"] + [f"  - {acao}" for acao in acoes] + [""]) if acoes else "Nada a reparar.\n")
+        for acao in acoes:
+            aluno, atividade = acao.split("/")[:2]
+            atividade = atividade.split(":")[0]
+            reparos.setdefault((aluno, atividade), []).append("REPARADO: " + acao.split(": ", 1)[-1].strip())
+        print("\n".join(["Reparos (o original fica ao lado, com o sufixo .antes-do-reparo):"]
+                        + [f"  - {acao}" for acao in acoes] + [""]) if acoes else "Nada a reparar.\n")
     entregas = verificar(pasta, args.atividade, args.aluno)
     print(tabela(entregas, so_problemas=True))
     if not entregas:
         return 1
+    sem_correcao = {(e.aluno, e.atividade): _impede(e) for e in entregas if _impede(e)}
+    for (aluno, atividade), motivo in sorted(sem_correcao.items()):
+        if (pasta / "submitted" / aluno / atividade).is_dir():
+            print(f"[corrigir] NÃO CORRIGIDO: {aluno}/{atividade}: {motivo}")
 
-    filtro_aluno = [] if args.aluno == "*" else ["--student", args.aluno]
     tudo_certo = all(entrega.ok for entrega in entregas)
+    extra = []
+    if args.tempo_celula is not None:
+        extra += [f"--Execute.timeout={args.tempo_celula}", "--ExecucaoProtegida.arquivo_tempos="]
+    if args.mostrar_testes_ocultos:
+        extra.append("--OcultarTestesOcultos.enabled=False")
     if not args.apenas_feedback:
-        _passo("2. Correção automática (nbgrader autograde)")
+        _passo("2. Correção automática e devolutivas (nbgrader autograde + generate_feedback, por aluno)")
         tudo_certo &= _garantir_gradebook(pasta, atividades)
-        extra = [] if args.tempo_celula is None else [f"--Execute.timeout={args.tempo_celula}"]
-        # Uma chamada só (o nbgrader aceita glob na atividade): um aluno com problema não para os outros.
-        tudo_certo &= _nbgrader(["autograde", args.atividade, "--force", *filtro_aluno, *extra], pasta)
+        if not (pasta / ARQUIVO_TEMPOS).is_file() and args.tempo_celula is None:
+            print(f"[corrigir] sem {ARQUIVO_TEMPOS}: toda célula fica com Execute.timeout "
+                  "(rode `python corrigir.py --medir-tempos`).")
+        por_aluno: dict[str, list[tuple[str, str]]] = {}
+        for entrega in entregas:
+            if (entrega.aluno, entrega.atividade) not in sem_correcao:
+                por_aluno.setdefault(entrega.aluno, []).append((entrega.atividade, entrega.notebook))
+        if por_aluno:
+            tudo_certo &= corrigir_turma(pasta, por_aluno, args.atividade, extra, args.processos)
+    else:
+        _passo("2. Devolutivas (nbgrader generate_feedback)")
+        filtro_aluno = [] if args.aluno == "*" else ["--student", args.aluno]
+        tudo_certo &= _nbgrader(["generate_feedback", args.atividade, "--force", *filtro_aluno, *extra], pasta)
 
-    _passo("3. Devolutivas (nbgrader generate_feedback)")
-    tudo_certo &= _nbgrader(["generate_feedback", args.atividade, "--force", *filtro_aluno], pasta)
-
-    _passo("4. Planilha de notas (nbgrader export)")
+    _passo("3. Planilha de notas (nbgrader export)")
     tudo_certo &= _nbgrader(["export", "--to", ARQUIVO_NOTAS], pasta)
     print(f"Notas em {pasta / ARQUIVO_NOTAS}; devolutivas em {pasta / 'feedback'}.")
 
-    _passo("5. Resumo")
-    lista = notas(pasta, entregas)
+    _passo("4. Resumo")
+    lista = notas(pasta, entregas, reparos)
     print(tabela_de_notas(lista))
     pendentes = sum(nota.correcao_manual_pendente for nota in lista)
     if pendentes:
         print(f"\n{pendentes} entrega(s) com resposta de correção manual: corrija no formgrader e depois rode "
               "`python corrigir.py --apenas-feedback`.")
+    adulteradas = [(n.aluno, n.atividade, o) for n in lista for o in n.observacoes if "ADULTERAÇÃO" in o]
+    if adulteradas:
+        print(f"\n{len(adulteradas)} célula(s) travada(s) editada(s) por alunos (a correção usou as originais):")
+        print("\n".join(f"  - {aluno}/{atividade}/{obs}" for aluno, atividade, obs in adulteradas))
     tudo_certo &= all(not nota.observacoes for nota in lista)
     print("\nTudo corrigido sem problemas." if tudo_certo else "\nHá problemas: veja as observações acima.")
     return 0 if tudo_certo else 1

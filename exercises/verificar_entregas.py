@@ -11,6 +11,10 @@ dá zero. Este script compara cada notebook entregue com a fonte do professor e 
 - células de teste, de resposta ou somente leitura apagadas;
 - células com o tipo trocado (código <-> texto);
 - células do nbgrader duplicadas (copiar e colar uma célula copia os metadados);
+- metadados do nbgrader alterados (uma resposta marcada como teste, pontos trocados...), que
+  fariam o nbgrader desistir do aluno ou corrigir a célula errada;
+- células travadas (somente leitura e testes) editadas pelo aluno: a correção usa a versão
+  original, mas o professor fica sabendo quem editou o quê;
 - kernel diferente do da fonte (`python3`).
 
 Uso, dentro de exercises/ e com o ambiente do curso ativo:
@@ -22,8 +26,10 @@ Uso, dentro de exercises/ e com o ambiente do curso ativo:
 Sai com código 0 se estiver tudo certo e 1 se houver algum problema.
 
 O `--reparar` copia os metadados do nbgrader da versão do aluno (`release/`) para as células que
-os perderam, achando cada célula pelo id, pelo conteúdo (testes e células travadas) ou pela
-posição (respostas); o arquivo original fica ao lado, com o sufixo `.antes-do-reparo`.
+os perderam ou que os tiveram alterados, achando cada célula pelo id, pelo conteúdo (testes e
+células travadas) ou pela posição (respostas), e copia um notebook renomeado ("Cópia de ...")
+para o nome certo; o arquivo original fica ao lado, com o sufixo `.antes-do-reparo`. O
+`corrigir.py` faz esse reparo sozinho antes de corrigir.
 """
 
 from __future__ import annotations
@@ -42,7 +48,13 @@ import nbformat
 PASTA = Path(__file__).resolve().parent
 TAMANHO_MAXIMO_MB = 20  # notebooks dos exercícios têm poucos KB; mais que isso é saída gigante
 
-__all__ = ["Entrega", "verificar", "tabela", "reparar", "reparar_notebook", "main"]
+__all__ = ["Entrega", "verificar", "tabela", "reparar", "reparar_notebook", "main", "IMPEDE_CORRECAO"]
+
+# Problemas que nem o reparo resolve: a entrega não vai para o nbgrader (o resumo diz por quê).
+IMPEDE_CORRECAO = ("não é um notebook válido", "arquivo de ", "notebook não entregue", "atividade não entregue",
+                   "notebook não encontrado")
+# Chaves dos metadados do nbgrader que decidem o papel da célula (e que o aluno não deve mudar).
+CHAVES_DO_PAPEL = ("grade", "solution", "locked", "task", "points")
 
 
 @dataclass
@@ -67,6 +79,8 @@ class _CelulaFonte:
     id_celula: str | None
     tipo: str  # "code" ou "markdown"
     papel: str  # descrição para o relatório
+    nbgrader: dict = field(default_factory=dict)
+    originais: tuple[str, ...] = ()  # conteúdos aceitos numa célula travada (versão do aluno e fonte)
 
 
 def _papel(nbgrader: dict) -> str:
@@ -81,13 +95,48 @@ def _papel(nbgrader: dict) -> str:
     return "somente leitura"
 
 
+def _sem_ocultos(fonte: str) -> str:
+    """O que o nbgrader deixa de um teste na versão do aluno: tudo menos o trecho oculto."""
+    linhas, dentro = [], False
+    for linha in fonte.splitlines():
+        if "BEGIN HIDDEN TESTS" in linha:
+            dentro = True
+        elif "END HIDDEN TESTS" in linha:
+            dentro = False
+        elif not dentro:
+            linhas.append(linha)
+    return "\n".join(linhas)
+
+
+def _normalizar(fonte: str) -> str:
+    """Conteúdo comparável entre editores: sem espaços no fim das linhas nem linhas vazias no fim."""
+    return "\n".join(linha.rstrip() for linha in fonte.replace("\r\n", "\n").splitlines()).strip("\n")
+
+
+def _release_de(fonte: Path) -> Path | None:
+    """A versão do aluno (`release/<atividade>/<notebook>`) correspondente a uma fonte, se existir."""
+    release = fonte.parents[2] / "release" / fonte.parent.name / fonte.name
+    return release if release.is_file() else None
+
+
 def _celulas_fonte(fonte: Path) -> tuple[list[_CelulaFonte], str | None]:
     nb = nbformat.read(fonte, as_version=4)
+    release = _release_de(fonte)
+    na_release = {}
+    if release is not None:
+        for celula in nbformat.read(release, as_version=4).cells:
+            grade_id = celula.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+            if grade_id:
+                na_release[grade_id] = celula.source
     celulas = []
     for celula in nb.cells:
         nbgrader = celula.get("metadata", {}).get("nbgrader")
         if nbgrader and nbgrader.get("grade_id"):
-            celulas.append(_CelulaFonte(nbgrader["grade_id"], celula.get("id"), celula.cell_type, _papel(nbgrader)))
+            celulas.append(_CelulaFonte(
+                nbgrader["grade_id"], celula.get("id"), celula.cell_type, _papel(nbgrader), dict(nbgrader),
+                tuple({_normalizar(x) for x in (na_release.get(nbgrader["grade_id"], _sem_ocultos(celula.source)),
+                                                celula.source)}),
+            ))
     kernel = nb.metadata.get("kernelspec", {}).get("name")
     return celulas, kernel
 
@@ -161,6 +210,23 @@ def verificar_notebook(entregue: Path, fonte: Path) -> list[str]:
         if tipos != {celula_fonte.tipo}:
             mudou = ", ".join(_tipo(t) for t in sorted(tipos))
             problemas.append(f"célula de {nome} mudou de {_tipo(celula_fonte.tipo)} para {mudou}")
+        recebida = encontradas[0].metadata["nbgrader"]
+        trocas = [
+            f"{chave}={recebida.get(chave)!r} (era {celula_fonte.nbgrader.get(chave)!r})"
+            for chave in CHAVES_DO_PAPEL
+            if chave in celula_fonte.nbgrader and recebida.get(chave) != celula_fonte.nbgrader.get(chave)
+        ]
+        if trocas:
+            problemas.append(f"célula de {nome}: metadados do nbgrader alterados ({', '.join(trocas)})")
+        if celula_fonte.nbgrader.get("locked") and not celula_fonte.nbgrader.get("solution"):
+            if any(_normalizar(c.source) not in celula_fonte.originais for c in encontradas):
+                problemas.append(
+                    f"ADULTERAÇÃO: célula de {nome} (travada) foi editada pelo aluno; a correção usa a "
+                    "versão original (a edição não muda a nota)"
+                )
+    conhecidos = {celula.grade_id for celula in celulas_fonte}
+    for grade_id in sorted(set(por_grade_id) - conhecidos):
+        problemas.append(f"célula com metadados do nbgrader de uma célula que não existe na fonte ('{grade_id}')")
     return problemas
 
 
@@ -224,14 +290,28 @@ def reparar_notebook(entregue: Path, release: Path) -> list[str]:
     acoes = []
     for p, i in sorted(local.items()):
         ref = referencia[p]
-        if not _e_nbgrader(ref) or _e_nbgrader(nb.cells[i]):
+        if not _e_nbgrader(ref):
             continue
         celula = nb.cells[i]
+        grade_id = ref.metadata.nbgrader.grade_id
+        if _e_nbgrader(celula):
+            recebida = celula.metadata.nbgrader
+            trocas = [c for c in CHAVES_DO_PAPEL if recebida.get(c) != ref.metadata.nbgrader.get(c)]
+            if not trocas:
+                continue
+            motivo = f"metadados alterados ({', '.join(trocas)}) voltaram aos da versão do aluno"
+        else:
+            motivo = f"metadados recolocados ({como[p]})"
         celula.metadata["nbgrader"] = copy.deepcopy(ref.metadata["nbgrader"])
         for chave in ("deletable", "editable"):
             if chave in ref.metadata:
                 celula.metadata[chave] = ref.metadata[chave]
-        acoes.append(f"{ref.metadata.nbgrader.grade_id}: metadados recolocados ({como[p]})")
+        acoes.append(f"{grade_id}: {motivo}")
+    conhecidos = {c.metadata.nbgrader.grade_id for c in referencia if _e_nbgrader(c)}
+    for celula in nb.cells:
+        if _e_nbgrader(celula) and celula.metadata.nbgrader.grade_id not in conhecidos:
+            acoes.append(f"{celula.metadata.nbgrader.grade_id}: metadados de uma célula que não existe retirados")
+            celula.metadata.pop("nbgrader")
     if not acoes:
         return []
     original = entregue.with_name(entregue.name + SUFIXO_ORIGINAL)
@@ -241,14 +321,32 @@ def reparar_notebook(entregue: Path, release: Path) -> list[str]:
     return acoes
 
 
+def _renomeado(pasta_entrega: Path, nome: str, esperados: set[str]) -> Path | None:
+    """O único outro .ipynb da entrega ("Cópia de X.ipynb", "X (1).ipynb"), se houver só um."""
+    outros = [p for p in pasta_entrega.glob("*.ipynb") if p.name not in esperados]
+    return outros[0] if len(outros) == 1 else None
+
+
 def reparar(pasta: Path = PASTA, atividade: str = "*", aluno: str = "*") -> list[str]:
-    """Repara as entregas da turma que perderam metadados do nbgrader. Devolve as ações feitas."""
+    """Repara as entregas da turma: metadados do nbgrader perdidos ou alterados e notebook renomeado.
+
+    Devolve as ações feitas (o original fica guardado ao lado, com o sufixo `.antes-do-reparo`).
+    """
     pasta = Path(pasta)
     acoes = []
+    fontes = atividades_da_fonte(pasta)
     for entrega in verificar(pasta, atividade, aluno):
+        pasta_entrega = pasta / "submitted" / entrega.aluno / entrega.atividade
+        if any(p.startswith("notebook não encontrado") for p in entrega.problemas):
+            outro = _renomeado(pasta_entrega, entrega.notebook, {f.name for f in fontes.get(entrega.atividade, [])})
+            if outro is not None:
+                shutil.copy2(outro, pasta_entrega / entrega.notebook)
+                acoes.append(f"{entrega.aluno}/{entrega.atividade}: {outro.name!r} copiado para {entrega.notebook!r}")
+                entrega.problemas = verificar_notebook(pasta_entrega / entrega.notebook,
+                                                       pasta / "source" / entrega.atividade / entrega.notebook)
         if not any("metadados" in problema for problema in entrega.problemas):
             continue
-        entregue = pasta / "submitted" / entrega.aluno / entrega.atividade / entrega.notebook
+        entregue = pasta_entrega / entrega.notebook
         release = pasta / "release" / entrega.atividade / entrega.notebook
         if not release.exists():
             acoes.append(f"{entrega.aluno}/{entrega.atividade}: sem {release} para copiar os metadados")

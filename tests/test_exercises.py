@@ -245,6 +245,324 @@ LACO_TEIMOSO = (
 )
 
 
+# --------------------------------------------------------------------------- casos rápidos (sem nbgrader)
+
+SOLUCOES = {
+    _celula.metadata["nbgrader"]["grade_id"]: _celula.source
+    for _fonte in FONTES for _celula in nbformat.read(_fonte, as_version=4).cells
+    if _celula.get("metadata", {}).get("nbgrader", {}).get("solution") and _celula.cell_type == "code"
+}
+
+
+def _trocar(grade_id: str, antes: str, depois: str) -> str:
+    """A solução do professor para `grade_id` com um trecho trocado (um erro de propósito)."""
+    fonte = SOLUCOES[grade_id]
+    assert fonte.count(antes) == 1, f"{grade_id}: {antes!r} aparece {fonte.count(antes)} vezes"
+    return fonte.replace(antes, depois)
+
+
+def _corpo_divisao(tabela, arredondar="int", balancear=True, rotulos='{"ham": 0, "spam": 1}',
+                   semente_ham="semente", semente_embaralhar="semente", embaralhar=True) -> list[str]:
+    """O resto de uma dividir_sem_vazamento a partir da tabela sem repetições, com um erro escolhido."""
+    linhas = [f'    spam = {tabela}[{tabela}["Label"] == "spam"]', f'    ham = {tabela}[{tabela}["Label"] == "ham"]']
+    if balancear:
+        linhas.append(f"    ham = ham.sample(n=len(spam), random_state={semente_ham})")
+    linhas += ["    balanceado = pd.concat([ham, spam])",
+               f'    balanceado = balanceado.assign(Label=balanceado["Label"].map({rotulos}))']
+    if embaralhar:
+        linhas.append(f"    balanceado = balanceado.sample(frac=1, random_state={semente_embaralhar}).reset_index(drop=True)")
+    linhas += [f"    n_treino = {arredondar}(len(balanceado) * frac_treino)",
+               f"    n_validacao = {arredondar}(len(balanceado) * frac_validacao)",
+               "    return (balanceado.iloc[:n_treino], balanceado.iloc[n_treino:n_treino + n_validacao],",
+               "            balanceado.iloc[n_treino + n_validacao:])"]
+    return linhas
+
+# Segunda solução correta de cada resposta, escrita de forma independente em outro estilo
+# (laços em vez de operações vetorizadas, numpy em vez de torch, outro classificador...).
+ALTERNATIVAS_2 = {
+    "contar-compartilhadas": '''
+def contar_compartilhadas(a, b):
+    textos_b = set(b["Text"])
+    return sum(1 for texto in set(a["Text"]) if texto in textos_b)
+''',
+    "dividir-sem-vazamento": '''
+import numpy as np
+
+def dividir_sem_vazamento(df, frac_treino=0.7, frac_validacao=0.1, semente=123):
+    vistos, linhas = set(), []
+    for rotulo, texto in zip(df["Label"], df["Text"]):
+        if (rotulo, texto) not in vistos:
+            vistos.add((rotulo, texto))
+            linhas.append((texto, rotulo))
+    spam = [linha for linha in linhas if linha[1] == "spam"]
+    ham = [linha for linha in linhas if linha[1] == "ham"]
+    sorteio = np.random.default_rng(semente)
+    escolhidas = [ham[i] for i in sorteio.choice(len(ham), size=len(spam), replace=False)]
+    tudo = [(texto, 0 if rotulo == "ham" else 1) for texto, rotulo in escolhidas + spam]
+    tudo = [tudo[i] for i in sorteio.permutation(len(tudo))]
+    final = pd.DataFrame(tudo, columns=["Text", "Label"])
+    a = int(len(final) * frac_treino)
+    b = a + int(len(final) * frac_validacao)
+    return final[:a], final[a:b], final[b:]
+''',
+    "codificar-lote": '''
+def codificar_lote(textos, tokenizer, max_length=None, pad_token_id=50256):
+    ids = [tokenizer.encode(texto, disallowed_special=()) for texto in textos]
+    largura = max(len(x) for x in ids) if max_length is None else max_length
+    return torch.LongTensor([x[:largura] + [pad_token_id] * max(0, largura - len(x)) for x in ids])
+''',
+    "indice-ultimo-token": '''
+def indice_ultimo_token_real(input_ids, pad_token_id=50256):
+    posicoes = []
+    for linha in input_ids.tolist():
+        p = len(linha) - 1
+        while linha[p] == pad_token_id:
+            p -= 1
+        posicoes.append(p)
+    return torch.tensor(posicoes, dtype=torch.long)
+''',
+    "contar-treinaveis": '''
+def contar_treinaveis(modelo):
+    return sum(p.numel() for _, p in modelo.named_parameters() if p.requires_grad)
+''',
+    "abordagem2": '''
+def preparar_abordagem2(modelo, num_classes=2):
+    for _, parametro in modelo.named_parameters():
+        parametro.requires_grad_(False)
+    dimensao = modelo.pos_emb.weight.shape[1]
+    modelo.out_head = nn.Linear(dimensao, num_classes, bias=True)
+    return modelo
+''',
+    "abordagem3": '''
+def preparar_abordagem3(modelo, num_classes=2):
+    modelo = preparar_abordagem2(modelo, num_classes)
+    ultimo = len(modelo.trf_blocks) - 1
+    for nome, parametro in modelo.named_parameters():
+        if nome.startswith(f"trf_blocks.{ultimo}.") or nome.startswith("final_norm."):
+            parametro.requires_grad = True
+    return modelo
+''',
+    "logits-ultimo-token": '''
+def logits_ultimo_token_real(modelo, input_ids, pad_token_id=50256):
+    saida = modelo(input_ids)
+    linhas = []
+    for i in range(input_ids.shape[0]):
+        reais = (input_ids[i] != pad_token_id).nonzero()
+        linhas.append(saida[i, int(reais.max())])
+    return torch.stack(linhas)
+''',
+    "perda-lote": '''
+def calc_perda_lote(input_batch, target_batch, modelo, pad_token_id=50256):
+    logits = logits_ultimo_token_real(modelo, input_batch, pad_token_id)
+    log_probs = torch.log_softmax(logits, dim=-1)
+    return -log_probs[torch.arange(len(target_batch)), target_batch].mean()
+''',
+    "acuracia": '''
+import numpy as np
+
+def calc_acuracia(modelo, lotes, pad_token_id=50256):
+    certos = total = 0
+    with torch.no_grad():
+        for x, y in lotes:
+            previstos = logits_ultimo_token_real(modelo, x, pad_token_id).argmax(dim=1).numpy()
+            certos += int(np.sum(previstos == y.numpy()))
+            total += len(y)
+    return float(certos / total)
+''',
+    "extrair-features": '''
+def extrair_features(modelo, input_ids, pad_token_id=50256):
+    with torch.no_grad():
+        estados = modelo.hidden_states(input_ids).numpy()
+    ultimos = (input_ids != pad_token_id).numpy().cumsum(axis=1).argmax(axis=1)
+    return estados[np.arange(len(estados)), ultimos].astype("float32")
+''',
+    "treinar-e-avaliar": '''
+from sklearn.neighbors import KNeighborsClassifier
+
+def treinar_e_avaliar(X_treino, y_treino, X_teste, y_teste, semente=123):
+    vizinhos = KNeighborsClassifier().fit(X_treino, y_treino)
+    return vizinhos, float(np.mean(vizinhos.predict(X_teste) == np.asarray(y_teste)))
+''',
+    "estimar-memoria": '''
+def estimar_memoria_gb(num_parametros, bytes_por_valor=4, otimizador="adamw", parametros_treinaveis=None):
+    match otimizador:
+        case "adamw" | "adam":
+            estados = 2
+        case "sgd_momento":
+            estados = 1
+        case "sgd":
+            estados = 0
+        case _:
+            raise ValueError(f"otimizador desconhecido: {otimizador}")
+    treinaveis = num_parametros if parametros_treinaveis is None else parametros_treinaveis
+    return (num_parametros + treinaveis * (1 + estados)) * bytes_por_valor / 10**9
+''',
+    "memoria-abordagem3": '''
+memoria_abordagem3_gb = estimar_memoria_gb(num_parametros=124_441_346, bytes_por_valor=4, otimizador="adam",
+                                           parametros_treinaveis=1_538 + 7_087_872 + 1_536)
+print(f"Abordagem 3: {memoria_abordagem3_gb:.3f} GB")
+''',
+}
+
+# Cada regra dos enunciados que uma resposta pode quebrar, uma resposta que quebra só ela, e as
+# células de teste que devem falhar (todas as outras passam): a resposta perde exatamente os
+# pontos dessas células. As outras respostas do notebook ficam com a solução do professor.
+REGRAS = {
+    "ex01_divisao": [
+        ("conta textos DISTINTOS (um texto repetido conta uma vez)", {"contar-compartilhadas": ERRADAS["contar-compartilhadas"]},
+         {"teste-contar-compartilhadas"}),
+        ("devolve um int", {"contar-compartilhadas": '''
+def contar_compartilhadas(a, b):
+    return float(len(set(a["Text"]) & set(b["Text"])))
+'''}, {"teste-contar-compartilhadas"}),
+        ("remove as repetições ANTES de balancear e dividir", {"dividir-sem-vazamento": ERRADAS["dividir-sem-vazamento"]},
+         {"teste-balanceamento", "teste-vazamento"}),
+        ("não altera o df recebido", {"dividir-sem-vazamento": "\n".join([
+            "def dividir_sem_vazamento(df, frac_treino=0.7, frac_validacao=0.1, semente=123):",
+            "    df.drop_duplicates(subset=['Text', 'Label'], inplace=True)  # altera o DataFrame do chamador",
+            *_corpo_divisao("df")])}, {"teste-formato"}),
+        ("tamanhos com int(), não round()", {"dividir-sem-vazamento": "\n".join([
+            "def dividir_sem_vazamento(df, frac_treino=0.7, frac_validacao=0.1, semente=123):",
+            "    unicos = df.drop_duplicates(subset=['Text', 'Label'])",
+            *_corpo_divisao("unicos", arredondar="round")])}, {"teste-formato"}),
+        ("balanceia reduzindo as ham ao número de spam", {"dividir-sem-vazamento": "\n".join([
+            "def dividir_sem_vazamento(df, frac_treino=0.7, frac_validacao=0.1, semente=123):",
+            "    unicos = df.drop_duplicates(subset=['Text', 'Label'])",
+            *_corpo_divisao("unicos", balancear=False)])}, {"teste-balanceamento"}),
+        ("ham -> 0 e spam -> 1", {"dividir-sem-vazamento": "\n".join([
+            "def dividir_sem_vazamento(df, frac_treino=0.7, frac_validacao=0.1, semente=123):",
+            "    unicos = df.drop_duplicates(subset=['Text', 'Label'])",
+            *_corpo_divisao("unicos", rotulos='{"ham": 1, "spam": 0}')])}, {"teste-balanceamento"}),
+        ("a mesma semente dá o mesmo resultado (semente em todo sorteio)", {"dividir-sem-vazamento": "\n".join([
+            "def dividir_sem_vazamento(df, frac_treino=0.7, frac_validacao=0.1, semente=123):",
+            "    unicos = df.drop_duplicates(subset=['Text', 'Label'])",
+            *_corpo_divisao("unicos", semente_ham="None")])}, {"teste-vazamento"}),
+        ("sementes diferentes dão divisões diferentes", {"dividir-sem-vazamento": "\n".join([
+            "def dividir_sem_vazamento(df, frac_treino=0.7, frac_validacao=0.1, semente=123):",
+            "    unicos = df.drop_duplicates(subset=['Text', 'Label'])",
+            *_corpo_divisao("unicos", semente_ham="123", semente_embaralhar="123")])}, {"teste-vazamento"}),
+        ("embaralha antes de dividir", {"dividir-sem-vazamento": "\n".join([
+            "def dividir_sem_vazamento(df, frac_treino=0.7, frac_validacao=0.1, semente=123):",
+            "    unicos = df.drop_duplicates(subset=['Text', 'Label'])",
+            *_corpo_divisao("unicos", embaralhar=False)])}, {"teste-vazamento"}),
+    ],
+    "ex02_tokenizacao": [
+        ("devolve um torch.LongTensor", {"codificar-lote": _trocar(
+            "codificar-lote", "return torch.tensor(linhas, dtype=torch.long)", "return torch.tensor(linhas, dtype=torch.int32)")},
+         {"teste-codificar-lote"}),
+        ("trunca guardando os PRIMEIROS tokens; usa o pad_token_id recebido", {"codificar-lote": ERRADAS["codificar-lote"]},
+         {"teste-codificar-lote"}),
+        ("usa o pad_token_id recebido", {"codificar-lote": _trocar(
+            "codificar-lote", "[pad_token_id] * (max_length", "[50256] * (max_length")}, {"teste-codificar-lote"}),
+        ("max_length=None: o comprimento do texto mais longo", {"codificar-lote": _trocar(
+            "codificar-lote", "max_length = max(len(ids) for ids in codificados)", "max_length = 16")},
+         {"teste-codificar-lote"}),
+        ("preenche à DIREITA", {"codificar-lote": _trocar(
+            "codificar-lote", "linhas.append(ids + [pad_token_id] * (max_length - len(ids)))",
+            "linhas.append([pad_token_id] * (max_length - len(ids)) + ids)")}, {"teste-codificar-lote"}),
+        ("um SMS com o texto <|endoftext|> é texto comum (disallowed_special=())", {"codificar-lote": _trocar(
+            "codificar-lote", "disallowed_special=()", 'allowed_special="all"')}, {"teste-codificar-lote"}),
+        ("posição do último token real; L - 1 sem preenchimento", {"indice-ultimo-token": ERRADAS["indice-ultimo-token"]},
+         {"teste-indice-ultimo-token"}),
+        ("índices num torch.LongTensor", {"indice-ultimo-token": _trocar(
+            "indice-ultimo-token", "return reais.sum(dim=1) - 1", "return (reais.sum(dim=1) - 1).int()")},
+         {"teste-indice-ultimo-token"}),
+        ("usa o pad_token_id recebido (índices)", {"indice-ultimo-token": _trocar(
+            "indice-ultimo-token", "(input_ids != pad_token_id)", "(input_ids != 50256)")}, {"teste-indice-ultimo-token"}),
+    ],
+    "ex03_congelamento": [
+        ("conta só os parâmetros com requires_grad=True", {"contar-treinaveis": _trocar(
+            "contar-treinaveis", " if p.requires_grad", "")}, {"teste-contar-treinaveis"}),
+        ("um parâmetro amarrado em dois módulos conta uma vez", {"contar-treinaveis": '''
+def contar_treinaveis(modelo):
+    return sum(p.numel() for m in modelo.modules() for p in m.parameters(recurse=False) if p.requires_grad)
+'''}, {"teste-contar-treinaveis"}),
+        ("um módulo compartilhado conta uma vez", {"contar-treinaveis": '''
+def contar_treinaveis(modelo):
+    return sum(p.numel() for _, p in modelo.named_parameters(remove_duplicate=False) if p.requires_grad)
+'''}, {"teste-contar-treinaveis"}),
+        ("devolve um int", {"contar-treinaveis": '''
+def contar_treinaveis(modelo):
+    return float(sum(p.numel() for p in modelo.parameters() if p.requires_grad))
+'''}, {"teste-contar-treinaveis"}),
+        ("abordagem 2 congela TODOS os parâmetros", {"abordagem2": _trocar(
+            "abordagem2", "parametro.requires_grad = False", "pass")}, {"teste-abordagem2", "teste-abordagem3"}),
+        ("cabeça com viés", {"abordagem2": _trocar(
+            "abordagem2", 'nn.Linear(modelo.cfg["emb_dim"], num_classes)', 'nn.Linear(modelo.cfg["emb_dim"], num_classes, bias=False)')},
+         {"teste-abordagem2", "teste-abordagem3"}),
+        ("cabeça com num_classes saídas", {"abordagem2": _trocar(
+            "abordagem2", 'nn.Linear(modelo.cfg["emb_dim"], num_classes)', 'nn.Linear(modelo.cfg["emb_dim"], 2)')},
+         {"teste-abordagem2", "teste-abordagem3"}),
+        ("usa emb_dim do modelo (não 768 fixo)", {"abordagem2": _trocar(
+            "abordagem2", 'nn.Linear(modelo.cfg["emb_dim"], num_classes)', "nn.Linear(768, num_classes)")},
+         {"teste-abordagem2"}),
+        ("abordagem 3: só o ÚLTIMO bloco", {"abordagem3": ERRADAS["abordagem3"]}, {"teste-abordagem3"}),
+        ("abordagem 3: a LayerNorm final também", {"abordagem3": _trocar(
+            "abordagem3", "for parametro in modelo.final_norm.parameters():\n        parametro.requires_grad = True\n", "")},
+         {"teste-abordagem3"}),
+    ],
+    "ex04_perda": [
+        ("logits do último token REAL (não da última posição)", {"logits-ultimo-token": ERRADAS["logits-ultimo-token"]},
+         {"teste-logits-ultimo-token", "teste-perda-lote", "teste-acuracia"}),
+        ("usa o pad_token_id recebido", {"logits-ultimo-token": _trocar(
+            "logits-ultimo-token", "(input_ids != pad_token_id)", "(input_ids != PAD)")}, {"teste-logits-ultimo-token"}),
+        ("perda MÉDIA do lote", {"perda-lote": _trocar(
+            "perda-lote", "F.cross_entropy(logits, target_batch)", 'F.cross_entropy(logits, target_batch, reduction="sum")')},
+         {"teste-perda-lote"}),
+        ("a perda permite backward() (sem torch.no_grad())", {"perda-lote": '''
+def calc_perda_lote(input_batch, target_batch, modelo, pad_token_id=50256):
+    with torch.no_grad():
+        return F.cross_entropy(logits_ultimo_token_real(modelo, input_batch, pad_token_id), target_batch)
+'''}, {"teste-perda-lote"}),
+        ("acurácia por MENSAGEM (não média por lote)", {"acuracia": ERRADAS["acuracia"]}, {"teste-acuracia"}),
+        ("acurácia como float", {"acuracia": _trocar("acuracia", "return corretas / total", "return torch.tensor(corretas / total)")},
+         {"teste-acuracia"}),
+        ("lotes pode ser um DataLoader", {"acuracia": _trocar("acuracia", "in lotes:", "in lotes[:]:")}, {"teste-acuracia"}),
+        ("acurácia sem gradientes (torch.no_grad())", {"acuracia": _trocar("acuracia", "torch.no_grad()", "torch.enable_grad()")},
+         {"teste-acuracia"}),
+    ],
+    "ex05_embeddings": [
+        ("features do último token REAL", {"extrair-features": ERRADAS["extrair-features"]}, {"teste-extrair-features"}),
+        ("np.ndarray float32", {"extrair-features": _trocar(
+            "extrair-features", ".numpy().astype(np.float32)", "")}, {"teste-extrair-features"}),
+        ("usa o pad_token_id recebido", {"extrair-features": _trocar(
+            "extrair-features", "(input_ids != pad_token_id)", "(input_ids != PAD)")}, {"teste-extrair-features"}),
+        ("não altera o modelo (não troca out_head)", {"extrair-features": _trocar(
+            "extrair-features", "with torch.no_grad():", "modelo.out_head = nn.Identity()\n    with torch.no_grad():")},
+         {"teste-extrair-features"}),
+        ("não calcula gradientes", {"extrair-features": '''
+def extrair_features(modelo, input_ids, pad_token_id=50256):
+    estados = modelo.hidden_states(input_ids)
+    posicoes = (input_ids != pad_token_id).sum(dim=1) - 1
+    return estados[torch.arange(len(input_ids)), posicoes].detach().numpy().astype(np.float32)
+'''}, {"teste-extrair-features"}),
+        ("treina só com o treino", {"treinar-e-avaliar": ERRADAS["treinar-e-avaliar"]}, {"teste-treinar-e-avaliar"}),
+        ("devolve a acurácia no TESTE, entre 0 e 1", {"treinar-e-avaliar": _trocar(
+            "treinar-e-avaliar", "classificador.score(X_teste, y_teste)", "classificador.score(X_treino, y_treino)")},
+         {"teste-treinar-e-avaliar"}),
+    ],
+    "ex06_memoria": [
+        ("GB decimais (10**9, não 1024**3)", {"estimar-memoria": _trocar("estimar-memoria", "/ 1e9", "/ 1024**3")},
+         {"teste-estimar-memoria", "teste-memoria-abordagem3"}),
+        ("devolve float", {"estimar-memoria": _trocar("estimar-memoria", "return valores * bytes_por_valor / 1e9",
+                                                        "return int(valores * bytes_por_valor / 1e9)")},
+         {"teste-estimar-memoria", "teste-memoria-abordagem3"}),
+        ("gradientes e estados só dos treináveis", {"estimar-memoria": ERRADAS["estimar-memoria"]},
+         {"teste-estimar-memoria", "teste-memoria-abordagem3"}),
+        ("SGD com momento: 1 estado", {"estimar-memoria": _trocar("estimar-memoria", '"sgd_momento": 1', '"sgd_momento": 2')},
+         {"teste-estimar-memoria"}),
+        ("otimizador desconhecido levanta ValueError", {"estimar-memoria": _trocar(
+            "estimar-memoria", "raise ValueError(f\"otimizador desconhecido: {otimizador!r}\")", "otimizador = \"adamw\"")},
+         {"teste-estimar-memoria"}),
+        ("usa bytes_por_valor", {"estimar-memoria": _trocar("estimar-memoria", "valores * bytes_por_valor", "valores * 4")},
+         {"teste-estimar-memoria"}),
+        ("abordagem 3: só 7.090.946 treináveis", {"memoria-abordagem3": _trocar(
+            "memoria-abordagem3", "estimar_memoria_gb(124_441_346, parametros_treinaveis=7_090_946)", "estimar_memoria_gb(124_441_346)")},
+         {"teste-memoria-abordagem3"}),
+    ],
+}
+
+
 # --------------------------------------------------------------------------- utilidades
 
 def _ler(caminho: Path):
@@ -760,3 +1078,128 @@ def test_apenas_feedback_depois_da_correcao_manual(turma):
     assert turma.codigos["A-feedback"] == 0, turma.logs["A"][-3000:]
     assert turma.notas("solucao")["ex06_memoria"] == (6.0, 6.0)
     assert "Tudo corrigido sem problemas." in turma.logs["A"]
+
+
+# --------------------------------------------------------------------------- respostas alternativas e regras (rápido)
+# Dezenas de variantes dos notebooks (uma regra quebrada em cada, ou outra solução correta) rodam
+# num só processo IPython, com os testes ocultos da fonte, sem nbgrader: segundos em vez de
+# minutos. Uma célula de teste vale os pontos se roda sem erro (a regra do nbgrader; saída em
+# stderr não conta, como na correção: ver execucao_protegida.py). O ciclo completo com o nbgrader
+# está nos testes da turma, abaixo.
+
+_EXECUTOR = r"""
+import contextlib, io, json, os, sys, tempfile
+from IPython.core.interactiveshell import InteractiveShell
+
+casos = json.load(open(sys.argv[1], encoding="utf-8"))
+shell = InteractiveShell.instance()
+resultado = {}
+raiz = os.getcwd()
+for nome, celulas in casos.items():
+    shell.reset(new_session=False)
+    passou = {}
+    with tempfile.TemporaryDirectory() as pasta:
+        os.chdir(pasta)
+        for fonte, grade_id, teste in celulas:
+            with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+                execucao = shell.run_cell(fonte, store_history=False)
+            if teste:
+                passou[grade_id] = bool(execucao.success)
+        os.chdir(raiz)
+    resultado[nome] = passou
+json.dump(resultado, open(sys.argv[2], "w", encoding="utf-8"))
+"""
+
+PROCESSOS_RAPIDOS = max(1, min(2, os.cpu_count() or 1))
+ATIVIDADES_COM_CASOS = [atividade for atividade in ATIVIDADES if atividade in REGRAS]
+
+
+def _pontos(fonte: Path) -> dict[str, float]:
+    return {_nbgrader(c)["grade_id"]: float(_nbgrader(c)["points"]) for c in _ler(fonte).cells
+            if _nbgrader(c).get("grade") and not _nbgrader(c).get("solution")}
+
+
+def _rodar_rapido(casos: dict[str, object], tmp_path: Path) -> dict[str, dict[str, bool]]:
+    """Roda cada notebook (fonte com respostas trocadas) num processo IPython; {caso: {teste: passou}}."""
+    entrada = {
+        nome: [(c.source, _nbgrader(c).get("grade_id"), bool(_nbgrader(c).get("grade") and not _nbgrader(c).get("solution")))
+               for c in nb.cells if c.cell_type == "code"]
+        for nome, nb in casos.items()
+    }
+    (tmp_path / "executor.py").write_text(_EXECUTOR, encoding="utf-8")
+    ambiente = {**os.environ, "OMP_NUM_THREADS": "1"}
+    nomes = sorted(entrada)
+    partes = [nomes[i::PROCESSOS_RAPIDOS] for i in range(PROCESSOS_RAPIDOS)]  # um processo por núcleo
+    processos = []
+    for i, parte in enumerate(partes):
+        (tmp_path / f"casos{i}.json").write_text(json.dumps({n: entrada[n] for n in parte}), encoding="utf-8")
+        processos.append(subprocess.Popen(
+            [sys.executable, str(tmp_path / "executor.py"), str(tmp_path / f"casos{i}.json"), str(tmp_path / f"saida{i}.json")],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ambiente,
+        ))
+    resultado = {}
+    for i, processo in enumerate(processos):
+        saida, erro = processo.communicate(timeout=900)
+        assert processo.returncode == 0, saida[-2000:] + erro[-3000:]
+        resultado.update(json.loads((tmp_path / f"saida{i}.json").read_text(encoding="utf-8")))
+    return resultado
+
+
+@pytest.fixture(scope="module")
+def casos_rapidos(tmp_path_factory):
+    casos, esperado = {}, {}
+    for fonte in FONTES:
+        atividade = fonte.parent.name
+        if atividade not in ATIVIDADES_COM_CASOS:
+            continue
+        solucao = _ler(fonte)
+        todos = set(_pontos(fonte))
+        casos[f"{atividade}|solucao"], esperado[f"{atividade}|solucao"] = solucao, set()
+        for numero, alternativas in enumerate((ALTERNATIVAS, ALTERNATIVAS_2), start=1):
+            nome = f"{atividade}|alternativa {numero}"
+            casos[nome], esperado[nome] = _trocar_solucoes(solucao, alternativas), set()
+        for regra, trocas, falham in REGRAS[atividade]:
+            assert falham <= todos, (atividade, regra, falham - todos)
+            casos[f"{atividade}|{regra}"], esperado[f"{atividade}|{regra}"] = _trocar_solucoes(solucao, trocas), falham
+    inicio = time.monotonic()
+    resultado = _rodar_rapido(casos, tmp_path_factory.mktemp("rapido"))
+    print(f"\n[test_exercises] {len(casos)} variantes rodadas em {time.monotonic() - inicio:.0f} s")
+    return resultado, esperado
+
+
+def test_cada_resposta_tem_duas_alternativas_independentes():
+    for atividade in ATIVIDADES_COM_CASOS:
+        fonte = EXERCICIOS / "source" / atividade / f"{atividade}.ipynb"
+        respostas = {_nbgrader(c)["grade_id"] for c in _ler(fonte).cells
+                     if _nbgrader(c).get("solution") and c.cell_type == "code"}
+        for alternativas in (ALTERNATIVAS, ALTERNATIVAS_2):
+            faltam = respostas - set(alternativas) - {"memoria-abordagem3"} if alternativas is ALTERNATIVAS else respostas - set(alternativas)
+            assert not faltam, f"{atividade}: sem alternativa para {sorted(faltam)}"
+    for grade_id in ALTERNATIVAS_2:
+        assert ALTERNATIVAS_2[grade_id].strip() != ALTERNATIVAS.get(grade_id, "").strip()
+
+
+def test_solucoes_corretas_de_outros_jeitos_ganham_todos_os_pontos(casos_rapidos):
+    resultado, _ = casos_rapidos
+    for nome, passou in resultado.items():
+        if "|solucao" in nome or "|alternativa" in nome:
+            falhas = sorted(teste for teste, ok in passou.items() if not ok)
+            assert not falhas, f"{nome}: perdeu pontos em {falhas}"
+
+
+def test_cada_regra_do_enunciado_tem_teste_e_a_resposta_errada_perde_exatamente_esses_pontos(casos_rapidos):
+    resultado, esperado = casos_rapidos
+    erros = []
+    for atividade in ATIVIDADES_COM_CASOS:
+        fonte = EXERCICIOS / "source" / atividade / f"{atividade}.ipynb"
+        pontos = _pontos(fonte)
+        cobertos = set().union(*(falham for _, _, falham in REGRAS[atividade]))
+        assert cobertos == set(pontos), f"{atividade}: testes sem regra na lista: {sorted(set(pontos) - cobertos)}"
+        for regra, _, falham in REGRAS[atividade]:
+            passou = resultado[f"{atividade}|{regra}"]
+            perdidos = {teste for teste, ok in passou.items() if not ok}
+            if perdidos != falham:
+                erros.append(f"{atividade}, regra {regra!r}: perdeu {sorted(perdidos)} "
+                             f"({sum(pontos[t] for t in perdidos):g} pontos), deveria perder exatamente "
+                             f"{sorted(falham)} ({sum(pontos[t] for t in falham):g} pontos)")
+    assert not erros, "\n".join(erros)
