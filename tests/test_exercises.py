@@ -94,7 +94,8 @@ def preparar_abordagem3(modelo, num_classes=2):
 ''',
     "logits-ultimo-token": '''
 def logits_ultimo_token_real(modelo, input_ids, pad_token_id=50256):
-    # Erro clássico (o da aula): a ÚLTIMA POSIÇÃO, que é preenchimento nas mensagens curtas.
+    # Errado para este exercício, que pede o último token REAL: lê a ÚLTIMA POSIÇÃO (a escolha da
+    # aula, frágil: só funciona com o mesmo padding no treino e no uso).
     return modelo(input_ids)[:, -1, :]
 ''',
     "acuracia": '''
@@ -109,7 +110,7 @@ def calc_acuracia(modelo, lotes, pad_token_id=50256):
 ''',
     "extrair-features": '''
 def extrair_features(modelo, input_ids, pad_token_id=50256):
-    # Erro clássico: a última posição (preenchimento nas mensagens curtas).
+    # Errado aqui: lê a última posição (preenchimento nas mensagens curtas), não o último token real pedido.
     with torch.no_grad():
         return modelo.hidden_states(input_ids)[:, -1, :].numpy()
 ''',
