@@ -369,6 +369,10 @@ def test_model_dependent_numbers_are_labelled(page):
                 context = block + (bs[i - 1] if i else "")
                 assert any(label in context for label in LABELS), (page, pattern, block[:200])
     assert "quase todo o tempo" not in read(page)
+    # o comportamento do GPT-2 sem ajuste (zero-shot) só vale para os pesos reais
+    for block in bs:
+        if re.search(r"repet\w+ a (?:própria )?pergunta|textos? coerentes?", block):
+            assert re.search(r"\breal\b|\breais\b", block), (page, block[:200])
 
 
 @pytest.mark.parametrize("page", ALL_MD)
