@@ -46,6 +46,13 @@ CELL_TIMEOUT_S = 600
 REAL_MODE_MARKERS = {
     "01_dados": ["Leitura correta: 5574 mensagens", "Leitura ingênua: 5572 mensagens", "130 lotes de treino"],
     **{name: ["Modo de execução: real", "Treino: 1045 | Validação: 149 | Teste: 300"] for name in NOTEBOOKS[1:]},
+    "04_abordagem2_cabeca": ["Modo de execução: real", "Treino: 1045 | Validação: 149 | Teste: 300",
+                             "Mesma cabeça inicial: True", "Taxa escolhida pela validação"],
+    "05_abordagem3_ultimo_bloco": ["Modo de execução: real", "Treino: 1045 | Validação: 149 | Teste: 300",
+                                   "Mesma cabeça inicial: True", "Razão medida nesta máquina",
+                                   "0 (último token real)", "Padding no uso x posição lida"],
+    "06_comparacao": ["Modo de execução: real", "Treino: 1045 | Validação: 149 | Teste: 300",
+                      "repetimos a escolha do notebook 4 pela validação"],
 }
 
 
