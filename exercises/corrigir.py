@@ -63,7 +63,7 @@ ERROS_DE_EXECUCAO = {
 
 # Avisos do nbgrader/jupyter que não ajudam o professor, e as linhas INFO que valem mostrar.
 RUIDO = ("SAWarning", "for notebook in", "return [x for x", "without encryption", "Skipping unknown notebook")
-INFO_UTIL = ("[corretor]", ".html")
+INFO_UTIL = ("[corretor]",)
 _LINHA_EXECUTADO = re.compile(
     r"\[corretor\] (?P<aluno>[^/\s]+)/(?P<atividade>[^/\s]+)/(?P<notebook>\S+) executado em (?P<s>[\d.]+) s; "
     r"(?P<estouros>\d+) célula"
@@ -418,10 +418,17 @@ def main(argv: list[str] | None = None) -> int:
     reparos: dict[tuple[str, str], list[str]] = {}
     if not args.sem_reparo:
         acoes = reparar(pasta, args.atividade, args.aluno)
+        agrupados: dict[tuple[str, str], list[str]] = {}
         for acao in acoes:
             aluno, atividade = acao.split("/")[:2]
-            atividade = atividade.split(":")[0]
-            reparos.setdefault((aluno, atividade), []).append("REPARADO: " + acao.split(": ", 1)[-1].strip())
+            agrupados.setdefault((aluno, atividade.split(":")[0]), []).append(acao.split(": ", 1)[-1].strip())
+        for chave, feitos in agrupados.items():
+            celulas = [f.split(":")[0] for f in feitos if ": metadados" in f]
+            outros = [f for f in feitos if ": metadados" not in f]
+            if celulas:
+                outros.append(f"metadados do nbgrader recolocados ou corrigidos em {len(celulas)} célula(s) "
+                              f"({', '.join(celulas)})")
+            reparos[chave] = [f"REPARADO: {texto}" for texto in outros]
         print("\n".join(["Reparos (o original fica ao lado, com o sufixo .antes-do-reparo):"]
                         + [f"  - {acao}" for acao in acoes] + [""]) if acoes else "Nada a reparar.\n")
     entregas = verificar(pasta, args.atividade, args.aluno)

@@ -1,17 +1,18 @@
-"""Exercícios do nbgrader: enunciados em dia, nada de solução vazando e uma correção que não engana.
+"""Exercícios do nbgrader: enunciados em dia, nada de solução vazando e uma correção justa e que não engana.
 
-O teste principal roda o ciclo do professor numa cópia temporária do curso:
-`generate_assignment` -> entregas de alunos fictícios -> `corrigir.py` (conferência, autograde,
-devolutivas e exportação) -> correção manual simulada -> `corrigir.py --apenas-feedback`.
+Rápido (sem nbgrader, num processo IPython): cada exercício com a solução do professor e duas
+soluções corretas independentes (ALTERNATIVAS, ALTERNATIVAS_2) ganha todos os pontos, e cada regra
+do enunciado (REGRAS) tem uma resposta errada que perde exatamente os pontos das células que a testam.
 
-Alunos fictícios (duas cópias do curso corrigidas em paralelo, cada uma com o seu gradebook):
-- A: `solucao` (as fontes do professor), `em_branco` (a versão do aluno sem nada feito),
-  `sem_metadados` (ex01 salvo por uma ferramenta que descarta metadados), `reparado` (o mesmo,
-  sem ids de célula e com uma célula a mais, consertado por `verificar_entregas.py --reparar`)
-  e `travado` (ex06 com laço infinito imprimindo sem parar);
-- B: `visivel` (soluções erradas que passam nos testes visíveis), `alternativa` (soluções
-  corretas escritas de outro jeito) e `teimoso` (ex06 que imprime 30 MB e depois ignora a
-  interrupção: o kernel precisa ser reiniciado).
+Completo: o ciclo do professor numa cópia temporária do curso, `generate_assignment` -> entregas
+de alunos fictícios -> `corrigir.py` (reparo, conferência, autograde em paralelo, devolutivas,
+exportação) -> correção manual simulada -> `corrigir.py --apenas-feedback`. Alunos:
+`solucao` (as fontes), `em_branco` (a versão do aluno), `visivel` (erros que passam nos testes
+visíveis), `ruidoso` (outras soluções corretas, que avisam, mostram tqdm, escrevem em stderr e
+imprimem muito), `sem_metadados` e `reparado` (salvos sem os metadados do nbgrader),
+`adulterador` (um teste e uma célula de dados editados; uma resposta marcada como teste),
+`renomeado` ("Cópia de ..."), `quebrado` (arquivo que não é notebook), `travado` (laço infinito
+imprimindo) e `teimoso` (30 MB de saída e interrupção ignorada).
 """
 
 from __future__ import annotations
@@ -46,7 +47,6 @@ ATIVIDADES = [fonte.parent.name for fonte in FONTES]
 # Os testes que corrigem a turma levam alguns minutos (dezenas de notebooks no nbgrader): ficam
 # marcados como `slow` para quem quiser pulá-los localmente (`pytest -m "not slow"`); o CI roda todos.
 LENTO = pytest.mark.slow
-TEMPO_CELULA = 20  # segundos por célula na correção do teste (o config usa 120)
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 # Soluções erradas que passam em todos os testes visíveis: os testes ocultos devem pegá-las.
@@ -772,10 +772,33 @@ def test_config_do_nbgrader(monkeypatch):
     assert config.CourseDirectory.root == str(EXERCICIOS)
     assert "SEU CÓDIGO AQUI" in config.ClearSolutions.code_stub["python"]
     assert config.ClearSolutions.text_stub == "ESCREVA SUA RESPOSTA AQUI"
-    assert config.Execute.timeout == 120 and config.Execute.interrupt_on_timeout
+    assert config.Execute.timeout == 60 and config.Execute.interrupt_on_timeout
     assert config.LimitOutput.max_lines > 0 and config.LimitOutput.max_traceback > 0
     nomes = [classe.__name__ for classe in config.Autograde.autograde_preprocessors]
     assert "ExecucaoProtegida" in nomes and "Execute" not in nomes
+    nomes = [classe.__name__ for classe in config.Autograde.sanitize_preprocessors]
+    assert "SobrescreverCelulas" in nomes and "OverwriteCells" not in nomes
+    assert "OcultarTestesOcultos" in [classe.__name__ for classe in config.GenerateFeedback.preprocessors]
+    assert config.ExecucaoProtegida.stderr_como_stdout
+    assert Path(config.ExecucaoProtegida.arquivo_tempos) == EXERCICIOS / "tempos_solucoes.json"
+
+
+def test_limite_de_cada_celula_vem_dos_tempos_medidos_com_margem():
+    import execucao_protegida
+
+    medidos = json.loads((EXERCICIOS / "tempos_solucoes.json").read_text(encoding="utf-8"))["notebooks"]
+    limites = execucao_protegida.limites_por_celula(EXERCICIOS / "tempos_solucoes.json", margem=10.0, piso=10)
+    for fonte in FONTES:
+        chave = f"{fonte.parent.name}/{fonte.stem}"
+        if fonte.parent.name not in ATIVIDADES_COM_CASOS:
+            continue
+        celulas = {_nbgrader(c)["grade_id"] for c in _ler(fonte).cells if _nbgrader(c) and c.cell_type == "code"}
+        assert set(medidos[chave]) == celulas, f"{chave}: rode python corrigir.py --medir-tempos"
+        for celula, segundos in medidos[chave].items():
+            assert limites[chave][celula] >= max(10, 10 * segundos)
+    # O stderr vira stdout (o nbgrader zeraria o teste) e o aviso de saída truncada não vai para stderr.
+    texto = (EXERCICIOS / "execucao_protegida.py").read_text(encoding="utf-8")
+    assert 'name="stderr", text=AVISO_SAIDA_TRUNCADA' not in texto
 
 
 # --------------------------------------------------------------------------- conferência (rápida)
@@ -899,18 +922,52 @@ def test_zip_collect_como_no_guia_do_professor(curso, tmp_path):
 
 # --------------------------------------------------------------------------- a correção da turma
 
-class Turma:
-    def __init__(self, pastas: dict[str, Path], codigos: dict[str, int], logs: dict[str, str], tempos: dict[str, float]):
-        self.pastas, self.codigos, self.logs, self.tempos = pastas, codigos, logs, tempos
+# Uma resposta correta que, ao ser chamada, mostra um aviso (UserWarning), uma barra do tqdm,
+# uma linha em stderr e um print longo (que o corretor trunca): nada disso pode custar pontos.
+RUIDO = '''
+import functools as _functools, sys as _sys, warnings as _warnings
+from tqdm import tqdm as _tqdm
 
-    def pasta(self, aluno: str) -> Path:
-        return self.pastas["B" if aluno in ("visivel", "alternativa", "teimoso") else "A"]
+def _com_ruido(funcao):
+    @_functools.wraps(funcao)
+    def embrulhada(*args, **kwargs):
+        _warnings.warn("aviso de depuração do aluno", UserWarning)
+        for _ in _tqdm(range(3), desc="depurando"):
+            pass
+        print("mensagem em stderr", file=_sys.stderr)
+        print("depuração " * 3_000)  # 30 mil caracteres: passa do limite de saída da célula
+        return funcao(*args, **kwargs)
+    return embrulhada
+'''
+
+
+def _com_ruido(nb):
+    novo = copy.deepcopy(nb)
+    for celula in novo.cells:
+        if _nbgrader(celula).get("solution") and celula.cell_type == "code":
+            nomes = re.findall(r"^def (\w+)\(", celula.source, flags=re.M)
+            if nomes:
+                celula.source += "\n" + RUIDO + "".join(f"\n{nome} = _com_ruido({nome})" for nome in nomes)
+    return novo
+
+
+def _adulterado(nb, grade_id: str, fonte: str):
+    novo = copy.deepcopy(nb)
+    for celula in novo.cells:
+        if _nbgrader(celula).get("grade_id") == grade_id:
+            celula.source = fonte
+    return novo
+
+
+class Turma:
+    def __init__(self, pasta: Path, codigos: dict[str, int], log: str, tempos: dict[str, float]):
+        self.pasta, self.codigos, self.log, self.tempos = pasta, codigos, log, tempos
 
     def notas(self, aluno: str) -> dict[str, tuple[float, float]]:
-        return {atividade: nota for (quem, atividade), nota in _notas_csv(self.pasta(aluno)).items() if quem == aluno}
+        return {atividade: nota for (quem, atividade), nota in _notas_csv(self.pasta).items() if quem == aluno}
 
     def corrigido(self, aluno: str, atividade: str) -> Path:
-        return self.pasta(aluno) / "autograded" / aluno / atividade / f"{atividade}.ipynb"
+        return self.pasta / "autograded" / aluno / atividade / f"{atividade}.ipynb"
 
 
 def _corrigir(pasta: Path, *argumentos: str) -> subprocess.Popen:
@@ -923,60 +980,64 @@ def _corrigir(pasta: Path, *argumentos: str) -> subprocess.Popen:
 
 @pytest.fixture(scope="module")
 def turma(curso, tmp_path_factory):
-    raiz = tmp_path_factory.mktemp("turma")
-    pastas = {nome: raiz / nome / "exercises" for nome in ("A", "B")}
-    for pasta in pastas.values():
-        shutil.copytree(curso, pasta)  # com release/ e o gradebook.db do generate_assignment
+    pasta = tmp_path_factory.mktemp("turma") / "exercises"
+    shutil.copytree(curso, pasta)  # com release/, o gradebook.db do generate_assignment e tempos_solucoes.json
 
     for fonte in FONTES:
         atividade = fonte.parent.name
         solucao = _ler(fonte)
-        _entregar(pastas["A"], "solucao", atividade, solucao)
-        _entregar(pastas["A"], "em_branco", atividade, _ler(curso / "release" / atividade / fonte.name))
-        _entregar(pastas["B"], "visivel", atividade, _trocar_solucoes(solucao, ERRADAS))
-        _entregar(pastas["B"], "alternativa", atividade, _trocar_solucoes(solucao, ALTERNATIVAS))
-    sem_metadados = _ler(EXERCICIOS / "source" / "ex01_divisao" / "ex01_divisao.ipynb")
+        _entregar(pasta, "solucao", atividade, solucao)
+        _entregar(pasta, "em_branco", atividade, _ler(curso / "release" / atividade / fonte.name))
+        if atividade in ATIVIDADES_COM_CASOS:
+            _entregar(pasta, "visivel", atividade, _trocar_solucoes(solucao, ERRADAS))
+            # Outras soluções corretas, que além disso avisam, mostram barras de progresso e imprimem muito.
+            _entregar(pasta, "ruidoso", atividade, _com_ruido(_trocar_solucoes(solucao, ALTERNATIVAS)))
+    ex01 = _ler(EXERCICIOS / "source" / "ex01_divisao" / "ex01_divisao.ipynb")
+    sem_metadados = copy.deepcopy(ex01)
     for celula in sem_metadados.cells:
         celula.metadata.pop("nbgrader", None)
-    _entregar(pastas["A"], "sem_metadados", "ex01_divisao", sem_metadados)
-    respostas = {
-        _nbgrader(c)["grade_id"]: c.source for c in _ler(EXERCICIOS / "source" / "ex01_divisao" / "ex01_divisao.ipynb").cells if _nbgrader(c).get("solution")
-    }
+    _entregar(pasta, "sem_metadados", "ex01_divisao", sem_metadados)
+    respostas = {_nbgrader(c)["grade_id"]: c.source for c in ex01.cells if _nbgrader(c).get("solution")}
     release_ex01 = _ler(curso / "release" / "ex01_divisao" / "ex01_divisao.ipynb")
-    _entregar(pastas["A"], "reparado", "ex01_divisao", _salvo_sem_metadados(release_ex01, respostas))
-    reparo = subprocess.run(
-        [sys.executable, str(pastas["A"] / "verificar_entregas.py"), "--reparar", "--aluno", "reparado",
-         "--atividade", "ex01_divisao"],
-        capture_output=True, text=True,
-    )
-    assert reparo.returncode == 0, reparo.stdout + reparo.stderr
+    _entregar(pasta, "reparado", "ex01_divisao", _salvo_sem_metadados(release_ex01, respostas))
+    # Adulterações: um teste visível trocado e a célula de dados editada (ex01); uma resposta
+    # marcada como teste com pontos (ex02), que derrubaria o nbgrader sem o reparo.
+    adulterado = _adulterado(ex01, "teste-contar-compartilhadas", "# apaguei os testes\npass")
+    dados = next(c for c in adulterado.cells if _nbgrader(c).get("grade_id") == "dados")
+    dados.source += "\ndf_sms = df_sms.head(10)"
+    _entregar(pasta, "adulterador", "ex01_divisao", adulterado)
+    ex02 = _ler(EXERCICIOS / "source" / "ex02_tokenizacao" / "ex02_tokenizacao.ipynb")
+    for celula in ex02.cells:
+        if _nbgrader(celula).get("grade_id") == "codificar-lote":
+            celula.metadata.nbgrader.update(grade=True, points=3)
+    _entregar(pasta, "adulterador", "ex02_tokenizacao", ex02)
     ex06 = _ler(EXERCICIOS / "source" / "ex06_memoria" / "ex06_memoria.ipynb")
-    _entregar(pastas["A"], "travado", "ex06_memoria", _acrescentar(ex06, "estimar-memoria", LACO_QUE_IMPRIME))
-    _entregar(pastas["B"], "teimoso", "ex06_memoria", _acrescentar(ex06, "estimar-memoria", LACO_TEIMOSO))
+    _entregar(pasta, "renomeado", "ex06_memoria", ex06, nome="Cópia de ex06_memoria.ipynb")
+    (pasta / "submitted" / "quebrado" / "ex06_memoria").mkdir(parents=True)
+    (pasta / "submitted" / "quebrado" / "ex06_memoria" / "ex06_memoria.ipynb").write_text("{ isto não é json")
+    _entregar(pasta, "travado", "ex06_memoria", _acrescentar(ex06, "estimar-memoria", LACO_QUE_IMPRIME))
+    _entregar(pasta, "teimoso", "ex06_memoria", _acrescentar(ex06, "estimar-memoria", LACO_TEIMOSO))
 
     inicio = time.monotonic()
-    processos = {nome: _corrigir(pasta, "--tempo-celula", str(TEMPO_CELULA)) for nome, pasta in pastas.items()}
-    codigos = {nome: processo.wait(timeout=1200) for nome, processo in processos.items()}
-    tempos = {"correcao_em_paralelo_s": time.monotonic() - inicio}
+    codigos = {"turma": _corrigir(pasta, "--processos", "2").wait(timeout=1500)}
+    tempos = {"correcao_s": time.monotonic() - inicio}
 
     # Correção manual da resposta de texto (o que o professor faz no formgrader), depois devolutivas e notas.
-    with _gradebook(pastas["A"]) as gradebook:
+    with _gradebook(pasta) as gradebook:
         nota = gradebook.find_grade("resposta-etica", "ex06_memoria", "ex06_memoria", "solucao")
         nota.manual_score = nota.max_score
         nota.needs_manual_grade = False
         gradebook.db.commit()
     inicio = time.monotonic()
-    codigos["A-feedback"] = _corrigir(
-        pastas["A"], "--apenas-feedback", "--atividade", "ex06_memoria", "--aluno", "solucao"
+    codigos["feedback"] = _corrigir(
+        pasta, "--apenas-feedback", "--atividade", "ex06_memoria", "--aluno", "solucao"
     ).wait(timeout=600)
     tempos["apenas_feedback_s"] = time.monotonic() - inicio
-    logs = {nome: (pasta.parent / "corrigir.log").read_text(encoding="utf-8") for nome, pasta in pastas.items()}
-    for texto in logs.values():  # "[corretor] aluno/atividade/notebook executado em 3.2 s" (execucao_protegida.py)
-        for aluno, notebook, segundos in re.findall(r"\[corretor\] ([^/\s]+)/[^/\s]+/(\S+) executado em ([\d.]+) s", texto):
-            tempos[f"{aluno}/{notebook}"] = float(segundos)
-    (raiz / "tempos.json").write_text(json.dumps(tempos, indent=1))
+    log = (pasta.parent / "corrigir.log").read_text(encoding="utf-8")
+    for aluno, notebook, segundos in re.findall(r"\[corretor\] ([^/\s]+)/[^/\s]+/(\S+) executado em ([\d.]+) s", log):
+        tempos[f"{aluno}/{notebook}"] = float(segundos)
     print(f"\n[test_exercises] tempos (s): {json.dumps(tempos, indent=1)}")
-    return Turma(pastas, codigos, logs, tempos)
+    return Turma(pasta, codigos, log, tempos)
 
 
 @LENTO
@@ -984,17 +1045,25 @@ def test_solucao_de_referencia_ganha_nota_maxima(turma):
     notas = turma.notas("solucao")
     assert sorted(notas) == sorted(ATIVIDADES)
     for atividade, (nota, maximo) in notas.items():
-        assert maximo > 0 and nota == maximo, f"{atividade}: {nota}/{maximo}\n{turma.logs['A'][-3000:]}"
+        assert maximo > 0 and nota == maximo, f"{atividade}: {nota}/{maximo}\n{turma.log[-3000:]}"
 
 
 @LENTO
-def test_solucoes_alternativas_corretas_ganham_nota_maxima(turma):
-    notas = turma.notas("alternativa")
-    assert sorted(notas) == sorted(ATIVIDADES)
-    for atividade, (nota, maximo) in notas.items():
-        if atividade == "ex06_memoria":  # a resposta de texto espera a correção manual
-            maximo -= 2
-        assert nota == maximo, f"{atividade}: {nota}/{maximo}"
+def test_solucoes_alternativas_e_com_avisos_ganham_nota_maxima(turma):
+    for aluno in ("ruidoso",):
+        notas = turma.notas(aluno)
+        assert set(ATIVIDADES_COM_CASOS) <= set(notas)
+        for atividade in ATIVIDADES_COM_CASOS:
+            nota, maximo = notas[atividade]
+            if atividade == "ex06_memoria":  # a resposta de texto espera a correção manual
+                maximo -= 2
+            assert nota == maximo, f"{aluno}/{atividade}: {nota}/{maximo}"
+    # O ruído chegou às células de teste (como stdout, não como stderr) e foi truncado.
+    corrigido = _ler(turma.corrigido("ruidoso", "ex02_tokenizacao"))
+    saidas = [s for c in corrigido.cells if _nbgrader(c).get("grade") for s in c.get("outputs", [])]
+    texto = "".join(s.get("text", "") for s in saidas)
+    assert "aviso de depuração do aluno" in texto and "mensagem em stderr" in texto and "saída truncada" in texto
+    assert not any(s.get("name") == "stderr" for s in saidas)
 
 
 @LENTO
@@ -1002,18 +1071,19 @@ def test_release_sem_resposta_tira_zero(turma):
     notas = turma.notas("em_branco")
     assert sorted(notas) == sorted(ATIVIDADES)
     assert all(nota == 0 for nota, _ in notas.values()), notas
-    with _gradebook(turma.pastas["A"]) as gradebook:
+    with _gradebook(turma.pasta) as gradebook:
         assert not gradebook.find_submission("ex06_memoria", "em_branco").needs_manual_grade
 
 
 @LENTO
 def test_testes_ocultos_pegam_quem_so_passa_nos_visiveis(turma):
     notas = turma.notas("visivel")
-    assert sorted(notas) == sorted(ATIVIDADES)
-    for atividade in ATIVIDADES:
+    assert set(ATIVIDADES_COM_CASOS) <= set(notas)
+    for atividade in ATIVIDADES_COM_CASOS:
         nota, maximo = notas[atividade]
         assert nota < maximo, f"{atividade}: a solução errada ganhou {nota}/{maximo}"
         falhas = 0
+        # O autograded (não a devolutiva) tem o traceback completo: a falha deve estar no trecho oculto.
         for celula in _ler(turma.corrigido("visivel", atividade)).cells:
             if not (_nbgrader(celula).get("grade") and celula.cell_type == "code"):
                 continue
@@ -1033,20 +1103,38 @@ def test_testes_ocultos_pegam_quem_so_passa_nos_visiveis(turma):
 
 
 @LENTO
-def test_conferencia_aponta_metadados_removidos_em_vez_de_zero_silencioso(turma):
-    log = turma.logs["A"]
-    assert re.search(r"sem_metadados\s+ex01_divisao\s+ex01_divisao\.ipynb\s+PROBLEMA: metadados do nbgrader removidos", log)
-    conferencia = verificar_entregas.verificar(turma.pastas["A"], atividade="ex01_divisao")
-    por_aluno = {e.aluno: e for e in conferencia}
-    assert not por_aluno["solucao"].problemas and not por_aluno["em_branco"].problemas
-    assert any("metadados do nbgrader removidos" in p for p in por_aluno["sem_metadados"].problemas)
-    assert all(e.ok for e in verificar_entregas.verificar(turma.pastas["B"], aluno="[va]*")), "alarme falso"
-    assert turma.codigos["A"] == 1, "com problemas na conferência, corrigir.py deve sair com código 1"
+def test_metadados_removidos_ou_alterados_sao_reparados_e_corrigidos(turma):
+    assert re.search(r"sem_metadados/ex01_divisao/ex01_divisao\.ipynb: \S+: metadados recolocados", turma.log)
+    assert re.search(r"adulterador/ex02_tokenizacao/ex02_tokenizacao\.ipynb: codificar-lote: metadados alterados "
+                     r"\(grade, points\) voltaram", turma.log)
+    assert turma.notas("sem_metadados")["ex01_divisao"] == (5.0, 5.0)
+    assert turma.notas("reparado")["ex01_divisao"] == (5.0, 5.0)
+    assert turma.notas("adulterador")["ex02_tokenizacao"] == (5.0, 5.0)
+    original = turma.pasta / "submitted" / "sem_metadados" / "ex01_divisao" / "ex01_divisao.ipynb.antes-do-reparo"
+    assert original.is_file() and not any(_nbgrader(c) for c in _ler(original).cells)
+    assert "'Cópia de ex06_memoria.ipynb' copiado para 'ex06_memoria.ipynb'" in turma.log
+    assert turma.notas("renomeado")["ex06_memoria"] == (4.0, 6.0)  # + 2 da correção manual
+    # O que não dá para reparar: não vai para o nbgrader, e o resumo diz por quê.
+    assert re.search(r"quebrado\s+ex06_memoria\s+-\s+ex06_memoria\.ipynb: NÃO CORRIGIDO: não é um notebook válido", turma.log)
+    assert "=== 4. Resumo ===" in turma.log, "corrigir.py não pode parar no meio"
+    for aluno in ("solucao", "em_branco", "ruidoso", "visivel", "sem_metadados", "reparado"):
+        entregues = [e for e in verificar_entregas.verificar(turma.pasta, aluno=aluno)
+                     if (turma.pasta / "submitted" / aluno / e.atividade).is_dir()]
+        assert entregues and all(e.ok for e in entregues), f"alarme falso em {aluno}: {[e.problemas for e in entregues]}"
+    assert turma.codigos["turma"] == 1, "com reparos e problemas, corrigir.py deve sair com código 1"
 
 
 @LENTO
-def test_entrega_reparada_e_corrigida_normalmente(turma):
-    assert turma.notas("reparado")["ex01_divisao"] == (5.0, 5.0)
+def test_adulteracao_apontada_por_aluno_e_celula_sem_avisos_para_todos(turma):
+    adulteracoes = sorted(re.findall(r"- (\w+)/(\w+)/\S+: ADULTERAÇÃO: célula de [\w ]+ '([\w-]+)'", turma.log))
+    assert adulteracoes == [("adulterador", "ex01_divisao", "dados"),
+                            ("adulterador", "ex01_divisao", "teste-contar-compartilhadas")], adulteracoes
+    assert turma.notas("adulterador")["ex01_divisao"] == (5.0, 5.0), "a edição não muda a nota"
+    assert "Checksum" not in turma.log and "has changed" not in turma.log
+    # Nenhum aviso do nbgrader que apareça para todo aluno: cada WARNING do log é de um só aluno.
+    avisos = [linha for linha in turma.log.splitlines() if "WARNING" in linha]
+    alunos_com_aviso = {re.match(r"\s*\[(\w+)\]", linha).group(1) for linha in avisos if re.match(r"\s*\[(\w+)\]", linha)}
+    assert not ({"solucao", "em_branco", "ruidoso"} & alunos_com_aviso), avisos[:5]
 
 
 @LENTO
@@ -1065,20 +1153,71 @@ def test_laco_infinito_e_saida_enorme_nao_param_a_turma(turma):
     # O laço do `travado` vem depois das definições: a interrupção não tira a nota dele.
     assert turma.notas("travado")["ex06_memoria"][0] == 4.0
     assert turma.notas("teimoso")["ex06_memoria"][0] == 0.0  # o kernel reiniciado perdeu as funções
-    assert "passaram do tempo" in turma.logs["A"]
+    assert "passaram do tempo" in turma.log
     # E o resto da turma foi corrigido, com devolutivas.
-    for aluno in ("solucao", "em_branco", "visivel", "alternativa"):
-        for atividade in ATIVIDADES:
+    for aluno in ("solucao", "em_branco", "visivel", "ruidoso"):
+        for atividade in (ATIVIDADES if aluno in ("solucao", "em_branco") else ATIVIDADES_COM_CASOS):
             assert turma.corrigido(aluno, atividade).is_file(), (aluno, atividade)
-            devolutiva = turma.pasta(aluno) / "feedback" / aluno / atividade / f"{atividade}.html"
+            devolutiva = turma.pasta / "feedback" / aluno / atividade / f"{atividade}.html"
             assert devolutiva.is_file(), devolutiva
 
 
 @LENTO
+def test_progresso_por_aluno_e_notebook_com_contagem_de_tempo_esgotado(turma):
+    progresso = re.findall(r"\[corrigir\] (\d+)/(\d+) notebooks · (\w+)/(\w+): [\d.]+ s.*?"
+                           r"células que passaram do tempo até agora: (\d+)", turma.log)
+    total = int(progresso[0][1])
+    assert sorted(int(p[0]) for p in progresso) == list(range(1, total + 1)), "uma linha por notebook"
+    contagens = [int(p[4]) for p in progresso]
+    assert contagens == sorted(contagens) and contagens[-1] >= 1, "contagem de células que passaram do tempo"
+    assert re.search(r"\[corrigir\] aluno \d+/\d+: solucao corrigido em \d+ s", turma.log)
+    assert re.search(r"\[corrigir\] turma corrigida em \d+ s", turma.log)
+
+
+def _texto_html(caminho: Path) -> str:
+    import html
+
+    return html.unescape(re.sub(r"<[^>]+>", "", caminho.read_text(encoding="utf-8")))
+
+
+def _segredos(atividade: str) -> set[str]:
+    """Linhas distintivas das soluções e dos testes ocultos de uma atividade (o que o aluno não vê)."""
+    texto = "\n".join(c.source for c in _ler(EXERCICIOS / "source" / atividade / f"{atividade}.ipynb").cells)
+    secretas = _trechos_marcados(texto, "### BEGIN SOLUTION", "### END SOLUTION")
+    secretas += _trechos_marcados(texto, "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS")
+    publicas = {linha.strip() for linha in _fora_dos_trechos(texto)}
+    return {linha.strip() for linha in secretas if linha.strip() not in publicas and len(linha.strip()) >= 12}
+
+
+@LENTO
+def test_devolutivas_nao_mostram_testes_ocultos_nem_solucoes(turma, tmp_path):
+    devolutivas = sorted((turma.pasta / "feedback").rglob("*.html"))
+    assert len(devolutivas) >= 3 * len(ATIVIDADES)
+    for devolutiva in devolutivas:
+        aluno, atividade = devolutiva.parts[-3], devolutiva.parts[-2]
+        entregue = turma.pasta / "submitted" / aluno / atividade / f"{atividade}.ipynb"
+        proprias = {linha.strip() for c in _ler(entregue).cells for linha in c.source.splitlines()}
+        texto = _texto_html(devolutiva)
+        proibidas = (_segredos(atividade) | {"BEGIN HIDDEN TESTS", "END HIDDEN TESTS", "BEGIN SOLUTION"}) - proprias
+        vazadas = [linha for linha in proibidas if linha in texto]
+        assert not vazadas, f"{aluno}/{atividade}: a devolutiva mostra {vazadas[:3]}"
+    # Mas diz qual teste falhou e a mensagem.
+    texto = _texto_html(turma.pasta / "feedback" / "visivel" / "ex01_divisao" / "ex01_divisao.html")
+    assert "textos distintos em comum" in texto and "testes ocultos" in texto
+    # Opção do professor: mostrar os testes ocultos (numa cópia, para não mexer nas outras devolutivas).
+    copia = tmp_path / "exercises"
+    shutil.copytree(turma.pasta, copia)
+    subprocess.run([sys.executable, str(copia / "corrigir.py"), "--apenas-feedback", "--mostrar-testes-ocultos",
+                    "--aluno", "visivel", "--atividade", "ex01_divisao"], cwd=copia, capture_output=True, timeout=600)
+    texto = _texto_html(copia / "feedback" / "visivel" / "ex01_divisao" / "ex01_divisao.html")
+    assert "assert contar_compartilhadas(c, d) == 2" in texto
+
+
+@LENTO
 def test_apenas_feedback_depois_da_correcao_manual(turma):
-    assert turma.codigos["A-feedback"] == 0, turma.logs["A"][-3000:]
+    assert turma.codigos["feedback"] == 0, turma.log[-3000:]
     assert turma.notas("solucao")["ex06_memoria"] == (6.0, 6.0)
-    assert "Tudo corrigido sem problemas." in turma.logs["A"]
+    assert "Tudo corrigido sem problemas." in turma.log
 
 
 # --------------------------------------------------------------------------- respostas alternativas e regras (rápido)
@@ -1204,3 +1343,35 @@ def test_cada_regra_do_enunciado_tem_teste_e_a_resposta_errada_perde_exatamente_
                              f"({sum(pontos[t] for t in perdidos):g} pontos), deveria perder exatamente "
                              f"{sorted(falham)} ({sum(pontos[t] for t in falham):g} pontos)")
     assert not erros, "\n".join(erros)
+
+
+def test_conferencia_aponta_adulteracao_e_metadados_alterados_celula_por_celula(tmp_path):
+    pasta = tmp_path / "exercises"
+    shutil.copytree(EXERCICIOS / "source", pasta / "source")
+    shutil.copytree(EXERCICIOS / "release", pasta / "release")
+    atividade = "ex06_memoria"
+    release = _ler(EXERCICIOS / "release" / atividade / f"{atividade}.ipynb")
+    _entregar(pasta, "certo", atividade, release)
+    espacos = copy.deepcopy(release)  # outro editor: espaços no fim das linhas e \r\n não são adulteração
+    for celula in espacos.cells:
+        if _nbgrader(celula).get("locked"):
+            celula.source = celula.source.replace("\n", "  \r\n") + "\n"
+    _entregar(pasta, "outro_editor", atividade, espacos)
+    adulterado = _adulterado(release, "teste-estimar-memoria", "# testes apagados\npass")
+    for celula in adulterado.cells:
+        if _nbgrader(celula).get("grade_id") == "estimar-memoria":
+            celula.metadata.nbgrader.update(grade=True, points=3)
+    _entregar(pasta, "adulterador", atividade, adulterado)
+
+    problemas = {e.aluno: e.problemas for e in verificar_entregas.verificar(pasta, atividade=atividade)}
+    assert problemas["certo"] == [] and problemas["outro_editor"] == []
+    assert len(problemas["adulterador"]) == 2, problemas["adulterador"]
+    assert any("ADULTERAÇÃO: célula de teste 'teste-estimar-memoria'" in p for p in problemas["adulterador"])
+    assert any("'estimar-memoria': metadados do nbgrader alterados (grade=True (era False), points=3 (era None))" in p
+               or "'estimar-memoria': metadados do nbgrader alterados (grade=True (era False)" in p
+               for p in problemas["adulterador"])
+    acoes = verificar_entregas.reparar(pasta, atividade=atividade)
+    assert acoes == [f"adulterador/{atividade}/{atividade}.ipynb: estimar-memoria: metadados alterados (grade, points) "
+                     "voltaram aos da versão do aluno"], acoes
+    depois = {e.aluno: e.problemas for e in verificar_entregas.verificar(pasta, atividade=atividade)}
+    assert [p for p in depois["adulterador"] if "ADULTERAÇÃO" in p] and len(depois["adulterador"]) == 1
