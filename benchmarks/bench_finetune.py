@@ -113,12 +113,18 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--in-process", action="store_true",
                      help="roda os caminhos no próprio processo (testes rápidos); o pico de RSS deixa de ser por caminho")
     run.add_argument("--verbose", action="store_true", help="mostra as linhas do laço de treino")
+    run.add_argument("--naive-from", type=Path, default=None, metavar="JSON",
+                     help="não roda o ingênuo: reaproveita a medição dele gravada num JSON anterior deste script "
+                          "(mesmas configurações; a razão diz de onde veio)")
 
     train = parser.add_argument_group("treino")
     train.add_argument("--epochs", type=int, default=5, help="épocas dos caminhos do projeto")
     train.add_argument("--naive-epochs", type=int, default=None,
                        help="épocas do ingênuo (padrão: = --epochs); menos épocas => também extrapola")
     train.add_argument("--batch-size", type=int, default=8)
+    train.add_argument("--adamw", default="fused", choices=("fused", "foreach", "for-loop"),
+                       help="implementação do AdamW (a mesma conta; 'fused' faz tudo num só kernel por passo), "
+                            "igual para todos os caminhos")
 
     engine = parser.add_argument_group("motor")
     engine.add_argument("--device", default="cpu", choices=("cpu", "cuda", "auto"))
@@ -163,7 +169,7 @@ def child_argv(args: argparse.Namespace, only: str, json_path: Path, **overrides
     values = {**vars(args), **overrides}
     argv = [sys.executable, str(Path(__file__).resolve()), "--only", only, "--json", str(json_path),
             "--epochs", str(values["epochs"]), "--naive-epochs", str(values["naive_epochs"]),
-            "--batch-size", str(values["batch_size"]), "--device", values["device"],
+            "--batch-size", str(values["batch_size"]), "--adamw", values["adamw"], "--device", values["device"],
             "--amp", values["amp"], "--pin-memory", values["pin_memory"],
             "--data-dir", str(values["data_dir"])]
     for option in ("threads", "models_dir", "spam_zip", "limit_train", "limit_val", "limit_test"):
@@ -209,6 +215,15 @@ def autocast(args, device: torch.device):
     if dtype is None:
         return contextlib.nullcontext()
     return torch.autocast(device_type=device.type, dtype=dtype)
+
+
+def adamw_options(args, device: torch.device) -> dict:
+    """Opções do `torch.optim.AdamW` para `--adamw`: a mesma atualização, três implementações.
+    'for-loop' passa parâmetro a parâmetro, operação a operação (o padrão do torch na CPU);
+    'foreach' junta os parâmetros em cada operação; 'fused' faz a atualização inteira num kernel."""
+    if args.adamw == "fused" and device.type not in ("cpu", "cuda"):
+        return {"foreach": True}
+    return {"fused": {"fused": True}, "foreach": {"foreach": True}, "for-loop": {"foreach": False}}[args.adamw]
 
 
 def use_pin_memory(args, device: torch.device) -> bool:
@@ -319,8 +334,10 @@ class FlopCounter:
     Um `nn.Linear` com `linhas` vetores de entrada custa 2·linhas·entrada·saída FLOPs no forward.
     Se o peso é treinável e há gradiente, o backward custa o dobro (gradiente dos pesos e da
     entrada): 6·linhas·entrada·saída ao todo. Pesos congelados: só o forward. Conta o que o
-    código REALMENTE executa, seja qual for a implementação (padding incluído). Não conta a
-    atenção em si (QKᵀ e pesos·V), as LayerNorms e os embeddings: poucos por cento aqui.
+    código REALMENTE executa, seja qual for a implementação (padding incluído). No último bloco
+    da `TrainableTail`, K e V não passam por `nn.Linear`: `count_tail_attention` conta os
+    produtos que os substituem. Não conta a atenção em si (QKᵀ e pesos·V), as LayerNorms e os
+    embeddings: poucos por cento aqui.
     """
 
     def __init__(self, model):
@@ -331,11 +348,33 @@ class FlopCounter:
     def _count(self, module, inputs, output):
         rows = inputs[0].numel() // module.in_features
         flops = 2 * rows * module.in_features * module.out_features
+        if torch.is_grad_enabled() and module.weight.requires_grad:
+            flops *= 3
+        self._add(flops)
+
+    def count_tail_attention(self, module) -> None:
+        """Na `TrainableTail`, K e V do último bloco não passam por `nn.Linear`: a conta foi
+        reordenada (veja `_last_block_at_last_token`). Contamos à mão os produtos que os
+        substituem: W_kᵀq e W_v(Σ a_t h_t) (2·dim² cada, por texto) e os dois produtos por
+        token e cabeça (2·cabeças·tokens·dim cada). Ficam na mesma fase do resto."""
+        if not isinstance(module, TrainableTail) or len(module.blocks) == 0:
+            return
+        att = module.blocks[-1].att
+        if not (type(att.W_key) is nn.Linear and type(att.W_value) is nn.Linear):
+            return  # K e V calculados do jeito direto: os hooks dos nn.Linear já os contam
+        heads = att.num_heads
+
+        def count(_, inputs, output):
+            batch, tokens, dim = inputs[0].hidden.shape
+            flops = 4 * batch * dim * dim + 4 * batch * heads * tokens * dim
+            self._add(flops * (3 if torch.is_grad_enabled() else 1))
+
+        self._handles.append(module.register_forward_hook(count))
+
+    def _add(self, flops: int) -> None:
         key = self.phase
         if key == "training":
             key = "training_steps" if torch.is_grad_enabled() else "training_evals"
-        if torch.is_grad_enabled() and module.weight.requires_grad:
-            flops *= 3
         self.flops[key] = self.flops.get(key, 0) + flops
 
     def remove(self):
@@ -447,8 +486,10 @@ def train_and_evaluate(args, device, trainable, model, loaders, epochs: int, flo
     """O treino da aula (`train_classifier_simple`: AdamW lr 5e-5, avaliação a cada 50 passos em 5
     lotes) e depois `calc_accuracy_loader` nos loaders completos. Guarda os logits do teste."""
     recorder = ForwardRecorder(trainable, device)
+    flops.count_tail_attention(trainable)
     torch.manual_seed(SEED)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=LEARNING_RATE, weight_decay=WEIGHT_DECAY)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=LEARNING_RATE, weight_decay=WEIGHT_DECAY,
+                                  **adamw_options(args, device))
     loop_output = sys.stdout if args.verbose else io.StringIO()  # linhas "Ep 1 (Step ...)" só com --verbose
     flops.phase = "training"
     with Stopwatch(device) as training, autocast(args, device), contextlib.redirect_stdout(loop_output):
@@ -475,6 +516,7 @@ def train_and_evaluate(args, device, trainable, model, loaders, epochs: int, flo
         "accuracy": accuracy,
         "history": dict(zip(names, history)),
         "test_logits": torch.cat(recorder.logits).tolist(),
+        "test_predictions": torch.cat(recorder.logits).argmax(dim=1).tolist(),
     }
 
 
@@ -598,7 +640,7 @@ def run_one_path(args) -> dict:
     }
     result = runners[args.only]()
     result["config"] = {k: result["config"][k] for k in ("emb_dim", "n_layers", "n_heads")}
-    result.update(path=args.only, device=str(device), threads=torch.get_num_threads(), amp=args.amp,
+    result.update(path=args.only, device=str(device), threads=torch.get_num_threads(), amp=args.amp, adamw=args.adamw,
                   peak_rss_mb=peak_rss_mb())
     if device.type == "cuda":
         result["peak_gpu_mb"] = torch.cuda.max_memory_allocated(device) / 2**20
@@ -621,9 +663,18 @@ def run_child(args, only: str, workdir: Path, **overrides) -> dict:
 
 def compare_runs(naive: dict, ours: dict) -> dict:
     """Mesma função, dois jeitos de calcular: as previsões devem coincidir (a menos de
-    arredondamentos de ponto flutuante, que podem trocar um caso com logits quase empatados)."""
-    a, b = np.asarray(naive["test_logits"]), np.asarray(ours["test_logits"])
-    differing = int((a.argmax(1) != b.argmax(1)).sum())
+    arredondamentos de ponto flutuante, que podem trocar um caso com logits quase empatados).
+    Um ingênuo reaproveitado de um JSON (`--naive-from`) não traz logits: compara-se o que ele
+    guardou (previsões, se houver; perdas e acurácias)."""
+    if "test_logits" in naive and "test_logits" in ours:
+        a, b = np.asarray(naive["test_logits"]), np.asarray(ours["test_logits"])
+        pred_a, pred_b, logit_diff = a.argmax(1), b.argmax(1), float(np.abs(a - b).max())
+    elif "test_predictions" in naive and "test_predictions" in ours:
+        pred_a, pred_b, logit_diff = np.asarray(naive["test_predictions"]), np.asarray(ours["test_predictions"]), None
+    else:
+        pred_a = pred_b = logit_diff = None
+    differing = None if pred_a is None else int((pred_a != pred_b).sum())
+    test_n = None if pred_a is None else len(pred_a)
 
     def max_diff(key):
         x, y = naive["history"][key], ours["history"][key]
@@ -632,10 +683,10 @@ def compare_runs(naive: dict, ours: dict) -> dict:
     return {
         "epochs_compared": naive["epochs"],
         "same_initial_weights": math.isclose(naive["weights_fingerprint"], ours["weights_fingerprint"], rel_tol=1e-12),
-        "test_n": len(a),
-        "test_agreement": 1 - differing / len(a),
+        "test_n": test_n,
+        "test_agreement": None if differing is None else 1 - differing / test_n,
         "test_n_different": differing,
-        "test_max_abs_logit_diff": float(np.abs(a - b).max()),
+        "test_max_abs_logit_diff": logit_diff,
         "train_loss_max_abs_diff": max_diff("train_losses"),
         "val_loss_max_abs_diff": max_diff("val_losses"),
         "same_accuracies": naive["accuracy"] == ours["accuracy"],
@@ -704,7 +755,7 @@ def run_benchmark(args) -> dict:
     results = {"machine": machine_info(args, device), "matmul": measure_matmul_gflops(device, matmul_dtype),
                "settings": {"epochs": args.epochs, "naive_epochs": args.naive_epochs, "batch_size": args.batch_size,
                             "eval_freq": EVAL_FREQ, "eval_iter": EVAL_ITER, "learning_rate": LEARNING_RATE,
-                            "weight_decay": WEIGHT_DECAY, "seed": SEED, "tiny": args.tiny,
+                            "weight_decay": WEIGHT_DECAY, "seed": SEED, "tiny": args.tiny, "adamw": args.adamw,
                             "limits": [args.limit_train, args.limit_val, args.limit_test],
                             "command": " ".join(sys.argv)},
                "lecture_minutes": LECTURE_MINUTES, "paths": {}}
@@ -712,9 +763,11 @@ def run_benchmark(args) -> dict:
     results["data"] = {"train": len(splits[0]), "val": len(splits[1]), "test": len(splits[2])}
     gflops = results["matmul"]["gflops_best"]
 
+    if args.naive_from is not None:
+        results["paths"]["naive"] = load_previous_naive(args, results)
     with tempfile.TemporaryDirectory(prefix="bench_finetune_") as tmp:
         workdir = Path(tmp)
-        for path in args.paths:
+        for path in [p for p in args.paths if p not in results["paths"]]:
             print(f"\n=== {path}: {PATH_LABELS[path]} ===", flush=True)
             results["paths"][path] = run_child(args, path, workdir)
             if args.json:  # resultado parcial: uma execução interrompida não perde o que já mediu
@@ -722,10 +775,10 @@ def run_benchmark(args) -> dict:
                            for name, entry in results["paths"].items()}
                 write_json(args.json, {**results, "paths": partial, "partial": True})
         check = None
-        if "naive" in results["paths"] and "ours" in results["paths"] and args.naive_epochs != args.epochs:
+        if "naive" in results["paths"] and "ours" in results["paths"] and results["paths"]["naive"]["epochs"] != args.epochs:
             print(f"\n=== ours_check: o projeto com {args.naive_epochs} época(s), só para comparar previsões ===",
                   flush=True)
-            check = run_child(args, "ours", workdir, epochs=args.naive_epochs)
+            check = run_child(args, "ours", workdir, epochs=results["paths"]["naive"]["epochs"])
 
     paths = results["paths"]
     for entry in paths.values():
@@ -741,8 +794,11 @@ def run_benchmark(args) -> dict:
         measured = naive["epochs"] == ours["epochs"]
         basis = naive if measured else results["naive_extrapolated"]
         ours_loop = ours["phases"]["precompute_s"] + ours["phases"]["training_s"]
+        basis_label = "medido" if measured else results["naive_extrapolated"]["label"]
+        if "reused_from" in naive:
+            basis_label += f"; ingênuo de {naive['reused_from']['file']} (medido em {naive['reused_from']['date']})"
         results["ratio"] = {
-            "basis": "medido" if measured else results["naive_extrapolated"]["label"],
+            "basis": basis_label,
             "naive_over_ours": basis["total_s"] / ours["total_s"],
             "training_naive_over_ours": basis["phases"]["training_s"] / ours_loop,
         }
@@ -751,6 +807,32 @@ def run_benchmark(args) -> dict:
         entry.pop("test_logits", None)
     results["partial"] = False
     return results
+
+
+SETTINGS_THAT_MUST_MATCH = ("batch_size", "eval_freq", "eval_iter", "learning_rate", "weight_decay", "seed", "tiny",
+                            "limits")
+
+
+def load_previous_naive(args, results: dict) -> dict:
+    """O caminho ingênuo de um JSON anterior deste script (`--naive-from`), para não repetir a
+    medição mais longa. Só vale com as mesmas configurações e os mesmos dados; a origem fica
+    anotada (`reused_from`) e aparece na razão. Os tempos são os daquela máquina, naquele dia."""
+    try:
+        previous = json.loads(Path(args.naive_from).read_text(encoding="utf-8"))
+        naive = previous["paths"]["naive"]
+    except (OSError, ValueError, KeyError) as err:
+        raise SystemExit(f"--naive-from {args.naive_from}: não encontrei a medição do ingênuo ({err}).") from err
+    different = [key for key in SETTINGS_THAT_MUST_MATCH
+                 if previous["settings"].get(key) != results["settings"].get(key)]
+    if previous.get("data") != results["data"]:
+        different.append("data")
+    if different:
+        raise SystemExit(f"--naive-from {args.naive_from}: configurações diferentes desta execução: {different}.")
+    naive["reused_from"] = {"file": str(args.naive_from), "date": previous["machine"]["date"],
+                            "machine": previous["machine"]}
+    print(f"=== naive: reaproveitado de {args.naive_from} (medido em {previous['machine']['date']}, "
+          f"{naive['epochs']} época(s), {_fmt_s(naive['total_s'])}) ===", flush=True)
+    return naive
 
 
 def run_thread_sweep(args) -> dict:
@@ -845,15 +927,23 @@ def format_summary(results: dict) -> str:
         lines.append(f"ingênuo / projeto: {ratio['naive_over_ours']:.1f}x no total, "
                      f"{ratio['training_naive_over_ours']:.1f}x só o treino (pré-cálculo + laço) [{ratio['basis']}]")
         lines.append(f"(na aula, o treino ingênuo levou {LECTURE_MINUTES} min numa CPU)")
+        naive_adamw = results["paths"]["naive"].get("adamw", "for-loop")  # JSONs antigos: o padrão do torch na CPU
+        if naive_adamw != results["paths"]["ours"].get("adamw"):
+            lines.append(f"(AdamW: '{naive_adamw}' no ingênuo, '{results['paths']['ours'].get('adamw')}' no projeto; "
+                         "no ingênuo o passo é dominado pelos 12 blocos, não pelo otimizador)")
     if "correctness" in results:
         c = results["correctness"]
 
         def num(x):
             return "-" if x is None else f"{x:.2e}"
 
+        if c["test_agreement"] is None:
+            agreement = "previsões no teste: o ingênuo reaproveitado não as guardou"
+        else:
+            agreement = (f"previsões no teste iguais em {c['test_agreement'] * 100:.2f}% "
+                         f"({c['test_n_different']} de {c['test_n']} diferentes)")
         lines.append(f"Conferência ({c['epochs_compared']} época(s), {c['reference']}): mesmos pesos iniciais = "
-                     f"{c['same_initial_weights']}; previsões no teste iguais em {c['test_agreement'] * 100:.2f}% "
-                     f"({c['test_n_different']} de {c['test_n']} diferentes); max |Δlogit| = "
+                     f"{c['same_initial_weights']}; {agreement}; max |Δlogit| = "
                      f"{num(c['test_max_abs_logit_diff'])}; max |Δ perda treino| = {num(c['train_loss_max_abs_diff'])}; "
                      f"max |Δ perda val| = {num(c['val_loss_max_abs_diff'])}; acurácias iguais = {c['same_accuracies']}")
     lines.append("=" * 100)

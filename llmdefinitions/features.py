@@ -243,25 +243,70 @@ def frozen_outputs_loader(frozen: FrozenOutputs, batch_size: int = 8, shuffle: b
                       generator=generator, collate_fn=_pad_hidden, pin_memory=pin_memory)
 
 
+def _attention_reordered(att, h: torch.Tensor, query: torch.Tensor, visible: torch.Tensor) -> torch.Tensor:
+    """Atenção de uma consulta por texto sem calcular K nem V (W_key e W_value lineares comuns).
+
+    K e V são lineares em h. Mudando a ordem das contas (a mesma função; só a
+    associatividade do produto de matrizes muda):
+
+        q · k_t   = q · (W_k h_t + b_k) = (W_kᵀ q) · h_t + q · b_k
+        Σ a_t v_t = Σ a_t (W_v h_t + b_v) = W_v (Σ a_t h_t) + (Σ a_t) b_v
+
+    Por token e por cabeça sobram dois produtos escalares de tamanho `emb_dim`, em vez de
+    duas multiplicações por matrizes `emb_dim × emb_dim` para cada token.
+    """
+    batch, _, emb_dim = h.shape
+    heads, head_dim = att.num_heads, att.head_dim
+    query = query.view(batch, heads, head_dim)
+    # As linhas de W_k e W_v que produzem cada cabeça: (cabeças, head_dim, emb_dim).
+    key_weight = att.W_key.weight.view(heads, head_dim, emb_dim)
+    value_weight = att.W_value.weight.view(heads, head_dim, emb_dim)
+
+    query_in_h = torch.einsum("bcd,cde->bce", query, key_weight)  # W_kᵀ q: (lote, cabeças, emb_dim)
+    scores = torch.einsum("bce,bte->bct", query_in_h, h)  # q · k_t: (lote, cabeças, tokens)
+    if att.W_key.bias is not None:
+        scores = scores + (query * att.W_key.bias.view(heads, head_dim)).sum(-1, keepdim=True)
+    scores = (scores / head_dim**0.5).masked_fill(~visible[:, None, :], float("-inf"))
+    weights = F.dropout(torch.softmax(scores, dim=-1), att.dropout, att.training)
+
+    mixed = torch.einsum("bct,bte->bce", weights, h)  # Σ a_t h_t: (lote, cabeças, emb_dim)
+    context = torch.einsum("bce,cde->bcd", mixed, value_weight)  # W_v (Σ a_t h_t)
+    if att.W_value.bias is not None:
+        context = context + weights.sum(-1, keepdim=True) * att.W_value.bias.view(heads, head_dim)
+    return context.reshape(batch, -1)
+
+
+def _attention_direct(att, h: torch.Tensor, query: torch.Tensor, visible: torch.Tensor) -> torch.Tensor:
+    """A mesma atenção calculando K e V de todos os tokens (serve a qualquer W_key/W_value)."""
+    batch = h.shape[0]
+    keys = att._split_heads(att.W_key(h))
+    values = att._split_heads(att.W_value(h))
+    query = query.view(batch, att.num_heads, 1, att.head_dim)
+    context = F.scaled_dot_product_attention(query, keys, values, attn_mask=visible[:, None, None, :],
+                                             dropout_p=att.dropout if att.training else 0.0)
+    return context.reshape(batch, -1)
+
+
 def _last_block_at_last_token(block, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
     """O mesmo que `block(x)[i, lengths[i] - 1]`, mas calculando só o necessário.
 
-    A saída do último token real precisa das chaves (K) e valores (V) de todos os tokens
-    reais, mas a consulta (Q), a projeção de saída e o MLP só naquele token: cerca de 1/6
-    das contas do bloco inteiro. É isso que deixa o treino da abordagem 3 rápido.
+    A saída do último token real precisa da consulta (Q), da projeção de saída e do MLP
+    só naquele token. Das chaves (K) e dos valores (V) de cada token ela só usa produtos
+    com a consulta e com os pesos da atenção; por isso K e V nem precisam ser calculados
+    (`_attention_reordered`). É isso que deixa o treino da abordagem 3 rápido. Se W_key
+    ou W_value não forem `nn.Linear` comuns (ex.: trocados por um adaptador), a conta
+    é feita do jeito direto (`_attention_direct`).
     """
     att = block.att
     rows = torch.arange(x.shape[0], device=x.device)
     last = lengths.to(x.device) - 1
-    h = block.norm1(x)
-    keys = att._split_heads(att.W_key(h))
-    values = att._split_heads(att.W_value(h))
-    query = att._split_heads(att.W_query(h[rows, last]).unsqueeze(1))  # (lote, cabeças, 1, head_dim)
+    h = block.norm1(x)  # (lote, tokens, emb_dim)
+    query = att.W_query(h[rows, last])  # só no último token real: (lote, emb_dim)
     # O último token real enxerga todos os tokens reais (e nenhum preenchimento).
-    visible = torch.arange(x.shape[1], device=x.device) <= last.unsqueeze(1)
-    context = F.scaled_dot_product_attention(query, keys, values, attn_mask=visible[:, None, None, :])
-    context = context.transpose(1, 2).reshape(x.shape[0], -1)
-    out = x[rows, last] + block.drop_shortcut(att.out_proj(context))
+    visible = torch.arange(x.shape[1], device=x.device) <= last.unsqueeze(1)  # (lote, tokens)
+    plain = type(att.W_key) is nn.Linear and type(att.W_value) is nn.Linear
+    attention = _attention_reordered if plain else _attention_direct
+    out = x[rows, last] + block.drop_shortcut(att.out_proj(attention(att, h, query, visible)))
     return out + block.drop_shortcut(block.ff(block.norm2(out)))
 
 

@@ -131,3 +131,28 @@ def test_extrapolation_is_labelled_and_consistent():
     assert extrapolated["total_s"] == pytest.approx(650 + 45 + 30)
     assert extrapolated["flops"]["training_steps"] == pytest.approx(650e9)
     assert extrapolated["flops"]["training_evals"] == pytest.approx(180e9)
+
+
+def test_naive_can_be_reused_from_a_previous_json(tiny_results, spam_zip, tmp_path):
+    """--naive-from: a medição longa do ingênuo não se repete; a razão diz de onde ela veio."""
+    previous, _ = tiny_results
+    saved = tmp_path / "previous.json"
+    saved.write_text(json.dumps(previous), encoding="utf-8")
+    results, stdout = run_script(tmp_path, spam_zip, "--in-process", "--paths", "ours", "--epochs", "2",
+                                 "--naive-from", str(saved))
+    naive = results["paths"]["naive"]
+    assert naive["reused_from"]["file"] == str(saved) and naive["epochs"] == 1
+    assert "EXTRAPOLADO" in results["ratio"]["basis"] and str(saved) in results["ratio"]["basis"]
+    assert results["paths"]["ours"]["epochs"] == 2
+    # A conferência usa o projeto com as épocas do ingênuo e as previsões que o JSON guardou.
+    check = results["correctness"]
+    assert check["reference"] == "ours_check" and check["test_agreement"] == 1.0
+    assert check["test_max_abs_logit_diff"] is None  # o JSON não guarda logits
+    assert check["train_loss_max_abs_diff"] < 1e-4
+    assert "reaproveitado" in stdout
+
+    command = [sys.executable, str(SCRIPT), "--tiny", "--batch-size", "4", "--paths", "ours", "--naive-from", str(saved),
+               "--data-dir", str(tmp_path / "data"), "--spam-zip", str(spam_zip),
+               "--limit-train", "64", "--limit-val", "16", "--limit-test", "32"]
+    completed = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True, timeout=300)
+    assert completed.returncode != 0 and "batch_size" in completed.stderr

@@ -37,9 +37,9 @@ from llmdefinitions import (
 TINY = {**gpt2_config(), "emb_dim": 32, "n_heads": 4, "n_layers": 3, "context_length": 256}
 
 
-def tiny_model(seed=0, layers=3):
+def tiny_model(seed=0, layers=3, **config):
     torch.manual_seed(seed)
-    model = GPTModel({**TINY, "n_layers": layers})
+    model = GPTModel({**TINY, "n_layers": layers, **config})
     with torch.no_grad():  # pesos maiores que o padrão: diferenças aparecem
         for p in model.parameters():
             p.mul_(3.0)
@@ -162,6 +162,38 @@ def test_cached_tail_equals_full_forward(tokenizer, n_trainable):
     assert (got - expected).abs().max().item() < 1e-5
     if n_trainable == 0:  # só o último token real é guardado
         assert all(h.shape[0] == 1 for h in frozen.hidden)
+
+
+class WrappedLinear(torch.nn.Linear):
+    """Um `nn.Linear` de outro tipo (como um adaptador): a cauda calcula K e V do jeito direto."""
+
+
+@pytest.mark.parametrize("qkv_bias, wrapped", [(True, False), (False, False), (True, True)])
+def test_tail_gradients_equal_full_model(tokenizer, qkv_bias, wrapped):
+    """Treinar a cauda é treinar o modelo: mesma perda e mesmos gradientes em todo parâmetro
+    treinável, embora a cauda nunca calcule K e V do último bloco (veja `_last_block_at_last_token`)."""
+    frame = synthetic_frame(n=12)
+    model = prepare_last_block(tiny_model(qkv_bias=qkv_bias))
+    if wrapped:
+        att = model.trf_blocks[-1].att
+        for name in ("W_key", "W_value"):
+            layer = getattr(att, name)
+            copy = WrappedLinear(layer.in_features, layer.out_features, bias=qkv_bias)
+            copy.load_state_dict(layer.state_dict())
+            setattr(att, name, copy)
+    params = [p for p in model.parameters() if p.requires_grad]
+    full_inputs, labels = next(iter(create_dataloaders(frame, frame, frame, tokenizer, batch_size=12, padding="fixed")[2]))
+    frozen = precompute_frozen_outputs(model, SpamDataset(frame, tokenizer, pad=False), "cpu")
+    tail_inputs, tail_labels = next(iter(frozen_outputs_loader(frozen, batch_size=12)))
+    assert tail_labels.tolist() == labels.tolist()
+    losses, grads = [], []
+    for module, inputs in ((model, full_inputs), (TrainableTail(model), tail_inputs)):
+        loss = torch.nn.functional.cross_entropy(classification_logits(module, inputs), labels)
+        losses.append(loss.item())
+        grads.append(torch.autograd.grad(loss, params))
+    assert losses[0] == pytest.approx(losses[1], abs=1e-6)
+    for param, full, tail in zip(params, *grads):
+        torch.testing.assert_close(tail, full, atol=1e-5, rtol=1e-4)
 
 
 def test_short_training_gives_same_losses_cached_or_not(tokenizer):
