@@ -75,13 +75,13 @@ CODE_STEPS: dict[str, list[str]] = {
         'torch.load("review_classifier.pth", weights_only=True)', "save_classifier(", "load_classifier(",
         "def vetores_com_padding(", 'paddings = {"sem padding": None', "tabela_padding = pd.DataFrame(",
         '"previsões que mudaram"', "tamanho_experimento = 40", "n_blocos = 2",
-        "precompute_frozen_outputs(modelo_exp, ds, device, n_trainable_blocks=n_blocos)",
+        "precompute_frozen_outputs(modelo_exp, ds, device, n_trainable_blocks=n_blocos)", "show_source(save_classifier)",
     ],
     "06_comparacao": [
         "show_source(advance_frozen_outputs)", 'Path("data/abordagem2_taxa.json")', 'escolha["taxa_escolhida"]',
         "lr2 = max(candidatas, key=", "features_from_frozen(", "prepare_last_block(base_model",
         "100 / len(test_df)", "tempo_congelado / tempo_total", "proporcao_spam = 747 / 5572",
-        "n_parametros = 1_558_000_000", "TfidfVectorizer(ngram_range=(1, 2))",
+        "n_parametros = 1_558_000_000", "TfidfVectorizer(ngram_range=(1, 2))", "show_source(estimate_finetune_memory)",
     ],
 }
 
