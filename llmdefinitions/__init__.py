@@ -12,6 +12,7 @@ Os notebooks ensinam; este pacote guarda o que eles reutilizam. Um módulo por c
 - `features`: o trabalho congelado feito uma vez só (o que torna o treino rápido);
 - `training`, `evaluation`: perda, acurácia, laço de treino, métricas e uso do modelo;
 - `lora`: LoRA escrito à mão (adaptadores de posto baixo, fusão, salvar só o adaptador);
+- `experiments`: o laboratório (notebook 7): muitas variações do fine-tuning numa tabela;
 - `checkpoint`, `memory`, `model_card`: salvar, estimar memória, documentar;
 - `course`: como os notebooks obtêm modelo e dados (e o modo de demonstração);
 - `uncertainty`: o intervalo de confiança (Wilson) de uma acurácia medida em poucos exemplos;
@@ -38,6 +39,10 @@ from .data import (
 from .dataset import SpamDataset, create_dataloaders, last_real_token_index, pad_batch
 from .device import get_device
 from .evaluation import classify_review, confusion_table, misclassified, predict, report
+from .experiments import (
+    REFERENCE_RESULTS, REFERENCE_SOURCE, Experiment, ExperimentError, ExperimentLab, ExperimentResult,
+    ExperimentSkipped, FrozenCache, default_experiments, run_experiment, run_experiments, slow_experiments,
+)
 from .features import (
     FrozenOutputs, HiddenBatch, TrainableTail, advance_frozen_outputs, extract_features, features_from_frozen,
     frozen_outputs_loader, precompute_frozen_outputs,

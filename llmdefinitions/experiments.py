@@ -45,6 +45,7 @@ from .features import (
     FrozenOutputs, TrainableTail, advance_frozen_outputs, features_from_frozen, frozen_outputs_loader,
     precompute_frozen_outputs,
 )
+from .lora import apply_lora
 from .model import GPTModel
 from .tokenizer import PAD_TOKEN_ID, get_tokenizer
 from .training import calc_accuracy_loader, train_classifier_simple
@@ -582,12 +583,17 @@ class ExperimentLab:
         self.models[size] = model.to(self.device).eval()
         return self.models[size]
 
+    @staticmethod
+    def model_key(exp: Experiment) -> tuple:
+        """O que identifica o modelo de partida de uma linha (parte da chave do cache)."""
+        return (exp.model_size, "pré-treinado") if exp.pretrained else (exp.model_size, f"aleatório, semente {exp.seed}")
+
     def base_model(self, exp: Experiment) -> tuple[tuple, GPTModel]:
         """O modelo de partida (nunca treinado) e a chave que o identifica no cache."""
         pretrained = self._load_pretrained(exp.model_size)
+        key = self.model_key(exp)
         if exp.pretrained:
-            return (exp.model_size, "pré-treinado"), pretrained
-        key = (exp.model_size, f"aleatório, semente {exp.seed}")
+            return key, pretrained
         if key not in self.models:
             torch.manual_seed(exp.seed)
             model = GPTModel(pretrained.cfg)
@@ -612,8 +618,16 @@ class ExperimentLab:
         return ("real", length or self.longest)
 
     def prepare_model(self, exp: Experiment, base: GPTModel, n_layers: int):
-        """Uma cópia do modelo de partida com a cabeça nova e só o que treina destravado."""
-        model = copy.deepcopy(base)
+        """Uma cópia do modelo de partida com a cabeça nova e só o que treina destravado.
+
+        Só são copiados os pesos que podem mudar (os blocos da cauda, `final_norm`; tudo com
+        `"all"`); os congelados são compartilhados com o modelo de partida, que nunca treina:
+        uma linha custa megabytes de memória, não uma cópia inteira do GPT-2.
+        """
+        changing = ("",) if exp.resolved_trainable_blocks() == "all" else (
+            *(f"trf_blocks.{i}." for i in range(n_layers - tail_blocks(exp, n_layers), n_layers)), "final_norm.")
+        shared = {id(p): p for name, p in base.named_parameters() if not name.startswith(changing)}
+        model = copy.deepcopy(base, memo=shared)
         freeze_all(model)
         add_classification_head(model, seed=exp.seed)
         blocks = exp.resolved_trainable_blocks()
@@ -625,8 +639,6 @@ class ExperimentLab:
                 for param in module.parameters():
                     param.requires_grad = True
         if exp.uses_lora:
-            from .lora import apply_lora
-
             torch.manual_seed(exp.seed)
             apply_lora(model, rank=exp.lora_rank, alpha=exp.lora_alpha, blocks=_lora_block_indices(exp, n_layers))
         if not exp.causal_mask:
@@ -669,8 +681,8 @@ class ExperimentLab:
 
     # ----------------------------------------------------------------- rodar
 
-    def check(self, exp: Experiment) -> tuple[tuple, GPTModel]:
-        """Confere a linha contra o modelo dela e devolve `(chave do modelo, modelo de partida)`.
+    def validate(self, exp: Experiment) -> GPTModel:
+        """Confere a linha contra o modelo pré-treinado do tamanho dela (que é carregado).
 
         `ExperimentError`: a descrição está errada. `ExperimentSkipped`: está certa, mas não roda aqui.
         """
@@ -678,9 +690,25 @@ class ExperimentLab:
             raise ExperimentError(f"Esperava um Experiment, recebi {type(exp).__name__}.")
         if exp.model_size not in MODEL_NAMES:
             raise ExperimentError(f"{exp.name}: model_size={exp.model_size!r} não existe. Opções: {', '.join(MODEL_NAMES)}.")
-        model_key, base = self.base_model(exp)
-        validate_experiment(exp, len(base.trf_blocks), base.context_length)
-        return model_key, base
+        pretrained = self._load_pretrained(exp.model_size)
+        validate_experiment(exp, len(pretrained.trf_blocks), pretrained.context_length)
+        return pretrained
+
+    def check(self, exp: Experiment) -> tuple[tuple, GPTModel]:
+        """`validate`, depois `(chave do modelo, modelo de partida)` (o aleatório é criado aqui)."""
+        self.validate(exp)
+        return self.base_model(exp)
+
+    def group_of(self, exp: Experiment) -> tuple:
+        """As linhas de um mesmo grupo podem compartilhar a passada congelada."""
+        return (self.model_key(exp), self.view_of(exp))
+
+    def release(self, group: tuple) -> None:
+        """Esquece as saídas guardadas de um grupo (e um modelo aleatório que ninguém mais usa)."""
+        model_key, view = group
+        self.cache.drop(lambda key: key[0] == model_key and key[1][:len(view)] == view)
+        if model_key[1] != "pré-treinado" and not any(key[0] == model_key for key in self.cache.keys()):
+            self.models.pop(model_key, None)
 
     def plan_frozen_passes(self, experiments) -> dict:
         """Para cada grupo de linhas que compartilha a parte congelada (mesmo modelo, mesmos
@@ -688,13 +716,13 @@ class ExperimentLab:
         linhas com menos blocos de fora só avançam a partir dela."""
         for exp in experiments:
             try:
-                model_key, base = self.check(exp)
+                pretrained = self.validate(exp)
             except ExperimentSkipped:
                 continue
             if exp.full_model or not self.reuse_frozen:
                 continue
-            n_tail = max(tail_blocks(exp, len(base.trf_blocks)), 1 if exp.token == "mean" else 0)
-            group = (model_key, self.view_of(exp))
+            n_tail = max(tail_blocks(exp, len(pretrained.trf_blocks)), 1 if exp.token == "mean" else 0)
+            group = self.group_of(exp)
             self.plan[group] = max(self.plan.get(group, 0), n_tail)
         return self.plan
 
@@ -754,13 +782,15 @@ def run_experiment(exp: Experiment, data=None, lab: ExperimentLab | None = None,
 
 
 def run_experiments(experiments, data=None, lab: ExperimentLab | None = None, progress: bool = True,
-                    verbose: bool = False, **lab_options) -> pd.DataFrame:
+                    verbose: bool = False, on_row=None, **lab_options) -> pd.DataFrame:
     """Roda a lista e devolve uma tabela do pandas (uma linha por experimento, na ordem dada).
 
     Todas as linhas são conferidas antes de qualquer treino (um erro na descrição para tudo
     logo no começo). A passada congelada de cada grupo é feita uma vez, na primeira linha que
     a usa, e o tempo dela entra na coluna `frozen_s` dessa linha. Linhas que não rodam aqui
     (ex.: pesos de um modelo maior indisponíveis) ficam na tabela com o motivo em `skipped`.
+    Depois da última linha de um grupo, as saídas guardadas dele são liberadas. `on_row(i, resultado)`
+    é chamada depois de cada linha (ex.: para gravar resultados parciais).
     """
     if lab is None:
         if data is None:
@@ -772,10 +802,15 @@ def run_experiments(experiments, data=None, lab: ExperimentLab | None = None, pr
     if repeated:
         raise ExperimentError(f"Nomes de experimentos repetidos: {repeated}. Cada linha precisa de um nome próprio.")
     lab.plan_frozen_passes(experiments)  # também confere cada linha antes de treinar qualquer uma
+    last_use = {lab.group_of(exp): index for index, exp in enumerate(experiments, start=1)}
     rows = []
     for index, exp in enumerate(experiments, start=1):
         result = lab.run(exp, verbose=verbose)
         rows.append(result.as_row())
+        for group in [g for g, last in last_use.items() if last == index]:
+            lab.release(group)
+        if on_row is not None:
+            on_row(index, result)
         if progress:
             status = f"{result.skipped}" if result.skipped else (
                 f"teste {result.test_acc:.1%}, {result.total_s:.1f} s"

@@ -76,8 +76,9 @@ def test_different_tokens_or_weights_get_their_own_pass(data, tokenizer):
             quick("aleatório", pretrained=False)]
     run_experiments(rows, lab=lab, progress=False)
     assert lab.cache.frozen_passes == 4
-    views = {key[1][0] for key in lab.cache.keys()}
-    assert views == {"real", "first", "padded"}
+    assert {group[1][0] for group in lab.plan} == {"real", "first", "padded"}
+    assert lab.cache.keys() == []  # cada grupo é liberado depois da sua última linha
+    assert set(lab.models) == {DEFAULT_MODEL}  # e o modelo aleatório também
 
 
 # ----------------------------------------------------------------------------- a mesma função do modelo completo
@@ -129,8 +130,12 @@ def test_short_training_same_as_full_model(data, tokenizer):
     results, heads = {}, {}
     for reuse in (True, False):
         lab = make_lab(data, tokenizer, reuse_frozen=reuse)
+        base = lab.models[DEFAULT_MODEL]
+        before = {name: p.detach().clone() for name, p in base.named_parameters()}
         results[reuse] = run_experiment(exp, lab=lab, keep_model=True)
         heads[reuse] = lab.last_model.out_head.weight.detach()
+        assert all(torch.equal(p, before[name]) for name, p in base.named_parameters())  # o de partida não treina
+        assert not torch.equal(lab.last_model.trf_blocks[-1].ff.fc1.weight, base.trf_blocks[-1].ff.fc1.weight)
     assert results[False].full_model and not results[True].full_model
     for split in ("train_acc", "val_acc", "test_acc"):
         assert getattr(results[True], split) == getattr(results[False], split)

@@ -83,6 +83,11 @@ CODE_STEPS: dict[str, list[str]] = {
         "100 / len(test_df)", "tempo_congelado / tempo_total", "proporcao_spam = 747 / 5572",
         "n_parametros = 1_558_000_000", "TfidfVectorizer(ngram_range=(1, 2))", "show_source(estimate_finetune_memory)",
     ],
+    "07_laboratorio": [
+        "show_source(ExperimentLab.run)", "show_source(LoRALinear)", "run_experiments(linhas, lab=lab)",
+        "merge_lora(", "save_lora(", "RODAR_LINHAS_LENTAS = False", 'if ARQUIVO is None and "google.colab" in sys.modules',
+        "files.upload()", "load_text_classification_file(", "format_accuracy_with_interval(",
+    ],
 }
 
 # notebook -> trechos que precisam estar na PROSA (markdown)
@@ -114,6 +119,7 @@ PROSE_STEPS: dict[str, list[str]] = {
         "**Tempo estimado:**", "não mínimos quadrados", "### Experimente", "## Autoavaliação",
         "<details><summary>Resposta</summary>", "data/abordagem2_taxa.json",
     ],
+    "07_laboratorio": ["## 7.5 Seus próprios dados", "Wilson", "A100", "B começa em zero", "inglês"],
 }
 
 

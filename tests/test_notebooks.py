@@ -37,6 +37,7 @@ NOTEBOOKS = [
     "04_abordagem2_cabeca",
     "05_abordagem3_ultimo_bloco",
     "06_comparacao",
+    "07_laboratorio",
 ]
 CONCEPT_PAGES = {"objetivos", "fine-tuning", "abordagens", "tipos", "pipeline", "recursos", "etica"}
 COLAB_TAGS = ("colab-badge", "colab-setup")
@@ -53,6 +54,8 @@ REAL_MODE_MARKERS = {
                                    "0 (último token real)", "Padding no uso x posição lida"],
     "06_comparacao": ["Modo de execução: real", "Treino: 1045 | Validação: 149 | Teste: 300",
                       "repetimos a escolha do notebook 4 pela validação"],
+    "07_laboratorio": ["Modo de execução: real", "Treino: 1045 | Validação: 149 | Teste: 300",
+                       "passadas congeladas completas", "Arquivo do adaptador", "Treino: 112 | Validação: 16"],
 }
 
 
@@ -125,7 +128,7 @@ def test_colab_cells_then_portuguese_title(name):
 
 def test_title_words_are_portuguese():
     titles = " ".join(_read(name).cells[2].source.splitlines()[0] for name in NOTEBOOKS)
-    for word in ("conjunto de dados", "pré-treinado", "Abordagem 1", "Abordagem 2", "Abordagem 3", "Comparando"):
+    for word in ("conjunto de dados", "pré-treinado", "Abordagem 1", "Abordagem 2", "Abordagem 3", "Comparando", "Laboratório"):
         assert word in titles
 
 
