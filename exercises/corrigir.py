@@ -5,10 +5,11 @@ Passos (todos a partir desta pasta, exercises/):
    alterados, notebook renomeado; o original fica guardado) e aponta o resto: notebooks
    ausentes ou ilegíveis (esses NÃO vão para a correção, e o resumo diz por quê), células
    apagadas, duplicadas ou com o tipo trocado, e células travadas editadas pelo aluno;
-2. `nbgrader autograde` + `nbgrader generate_feedback`, um processo por aluno, vários alunos ao
-   mesmo tempo (`--processos`, padrão: o número de núcleos). Cada processo trabalha numa cópia
-   do gradebook; as notas voltam para o `gradebook.db` da turma por um único escritor, aluno
-   por aluno. O progresso (aluno, notebook, tempo e células que passaram do tempo até agora)
+2. `autograde` + `generate_feedback` do nbgrader, entrega por entrega, em `--processos`
+   processos de correção ao mesmo tempo (padrão: o número de núcleos; ver
+   trabalhador_correcao.py). Cada processo pega a próxima entrega da fila e trabalha numa cópia
+   do gradebook; as notas de cada entrega voltam para o `gradebook.db` da turma por um único
+   escritor. O progresso (aluno, notebook, tempo e células que passaram do tempo até agora)
    aparece enquanto corre. Um aluno com erro, laço infinito ou saída gigante não para a correção
    dos outros (ver execucao_protegida.py e nbgrader_config.py);
 3. `nbgrader export --to notas.csv`: a planilha de notas;
@@ -39,6 +40,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import queue
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -88,8 +90,8 @@ def _linhas_relevantes(saida: str, prefixo: str = "") -> list[str]:
     return [
         prefixo + linha for linha in saida.splitlines()
         if linha.strip() and not any(ruido in linha for ruido in RUIDO)
-        and ("| INFO]" not in linha or any(marca in linha for marca in INFO_UTIL))
-        and "| DEBUG]" not in linha
+        and (("| INFO]" not in linha and "[INFO]" not in linha) or any(marca in linha for marca in INFO_UTIL))
+        and "| DEBUG]" not in linha and "[DEBUG]" not in linha
     ]
 
 
@@ -209,27 +211,15 @@ class Progresso:
                   f"(turma: {time.monotonic() - self.inicio:.0f} s)", flush=True)
 
 
-def _rodar_acompanhando(comando: list[str], pasta: Path, aluno: str, progresso: Progresso) -> int:
-    processo = subprocess.Popen(comando, cwd=pasta, env=ambiente_nbgrader(), text=True,
-                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    for linha in processo.stdout:
-        achado = _LINHA_EXECUTADO.search(linha)
-        if achado:
-            progresso.notebook(achado)
-        else:
-            for relevante in _linhas_relevantes(linha.rstrip("\n"), prefixo=f"  [{aluno}] "):
-                progresso.mostrar(relevante)
-    return processo.wait()
-
-
-def _comando_nbgrader() -> list[str]:
-    executavel = Path(sys.executable).parent / "nbgrader"
-    return [str(executavel)] if executavel.exists() else [sys.executable, "-m", "nbgrader"]
-
-
 def _juntar_gradebook(principal: Path, parcial: Path, aluno: str, atividades: list[str]) -> None:
     """Copia as notas de `aluno` do gradebook de trabalho para o da turma (um único escritor)."""
+    import warnings
+
     from nbgrader.api import Gradebook, MissingEntry
+
+    # O nbgrader cria a entrega de um jeito que o SQLAlchemy comenta (SAWarning "not in session"),
+    # para toda entrega: é ruído, não um problema da entrega.
+    warnings.filterwarnings("ignore", message=".*not in session.*")
 
     with Gradebook(f"sqlite:///{parcial}") as origem, Gradebook(f"sqlite:///{principal}") as destino:
         destino.update_or_create_student(aluno)
@@ -254,55 +244,111 @@ def _juntar_gradebook(principal: Path, parcial: Path, aluno: str, atividades: li
             destino.db.commit()
 
 
-def _corrigir_aluno(pasta: Path, aluno: str, atividades: list[str], filtro: str, extra: list[str],
-                    progresso: Progresso, trava_gradebook: threading.Lock) -> bool:
-    """Autograde e devolutivas de um aluno numa cópia de trabalho; depois junta tudo na turma."""
-    inicio = time.monotonic()
-    trabalho = pasta / PASTA_TRABALHO / aluno
-    shutil.rmtree(trabalho, ignore_errors=True)
-    (trabalho / "submitted").mkdir(parents=True)
-    (trabalho / "source").symlink_to(pasta / "source", target_is_directory=True)
-    for atividade in atividades:
-        shutil.copytree(pasta / "submitted" / aluno / atividade, trabalho / "submitted" / aluno / atividade)
-    with trava_gradebook:
-        shutil.copy2(pasta / "gradebook.db", trabalho / "gradebook.db")
-    base = [*_comando_nbgrader()]
-    raiz = f"--CourseDirectory.root={trabalho}"
-    ok = _rodar_acompanhando(base + ["autograde", filtro, "--force", "--student", aluno, raiz, *extra],
-                             pasta, aluno, progresso) == 0
-    ok &= _rodar_acompanhando(base + ["generate_feedback", filtro, "--force", "--student", aluno, raiz, *extra],
-                              pasta, aluno, progresso) == 0
-    with trava_gradebook:
-        _juntar_gradebook(pasta / "gradebook.db", trabalho / "gradebook.db", aluno, atividades)
-        for tipo in ("autograded", "feedback"):
-            for atividade in atividades:
-                destino = pasta / tipo / aluno / atividade
-                shutil.rmtree(destino, ignore_errors=True)
-                if (trabalho / tipo / aluno / atividade).is_dir():
-                    destino.parent.mkdir(parents=True, exist_ok=True)
-                    shutil.move(str(trabalho / tipo / aluno / atividade), str(destino))
-    shutil.rmtree(trabalho, ignore_errors=True)
-    progresso.aluno(aluno, time.monotonic() - inicio, ok)
-    return ok
+class _Trabalhador:
+    """Um `trabalhador_correcao.py` vivo, com a sua cópia do curso e do gradebook."""
+
+    def __init__(self, pasta: Path, numero: int, extra: dict):
+        self.pasta, self.numero, self.extra = pasta, numero, extra
+        self.trabalho = pasta / PASTA_TRABALHO / f"trabalhador{numero}"
+        shutil.rmtree(self.trabalho, ignore_errors=True)
+        self.trabalho.mkdir(parents=True)
+        (self.trabalho / "source").symlink_to(pasta / "source", target_is_directory=True)
+        (self.trabalho / "submitted").symlink_to(pasta / "submitted", target_is_directory=True)
+        shutil.copy2(pasta / "gradebook.db", self.trabalho / "gradebook.db")
+        self.processo = None
+
+    def _iniciar(self) -> None:
+        erros = open(self.trabalho / "stderr.log", "a", encoding="utf-8")  # avisos dos kernels, não do professor
+        self.processo = subprocess.Popen(
+            [sys.executable, str(Path(__file__).resolve().parent / "trabalhador_correcao.py"), str(self.pasta),
+             str(self.trabalho), json.dumps(self.extra)],
+            cwd=self.pasta, env=ambiente_nbgrader(), text=True, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            stderr=erros,
+        )
+        self.processo.stdout.readline()  # {"pronto": true}
+
+    def corrigir(self, aluno: str, atividade: str) -> dict:
+        if self.processo is None or self.processo.poll() is not None:
+            self._iniciar()
+        self.processo.stdin.write(f"{aluno}\t{atividade}\n")
+        self.processo.stdin.flush()
+        linha = self.processo.stdout.readline()
+        if not linha:  # o processo morreu: a entrega fica sem correção, o próximo recomeça
+            self.processo = None
+            return {"aluno": aluno, "atividade": atividade, "ok": False,
+                    "log": "[ERROR] o processo de correção morreu (veja .correcao/*/stderr.log)"}
+        return json.loads(linha)
+
+    def encerrar(self) -> None:
+        if self.processo is not None and self.processo.poll() is None:
+            self.processo.stdin.close()
+            self.processo.wait(timeout=60)
 
 
-def corrigir_turma(pasta: Path, por_aluno: dict[str, list[str]], filtro: str, extra: list[str],
-                   processos: int) -> bool:
-    """Corrige cada aluno num processo do nbgrader, `processos` alunos ao mesmo tempo."""
-    total = sum(len(nbs) for nbs in por_aluno.values())
-    progresso = Progresso(total, len(por_aluno))
-    print(f"[corrigir] {total} notebook(s) de {len(por_aluno)} aluno(s), {processos} aluno(s) por vez.", flush=True)
+def corrigir_turma(pasta: Path, entregas: list[tuple[str, str]], extra: dict, processos: int) -> bool:
+    """Autograde e devolutiva de cada entrega, `processos` entregas ao mesmo tempo.
+
+    Cada processo de trabalho pega a próxima entrega da fila (um aluno que entra em laço em
+    todas as atividades não segura um processo só). Depois de cada entrega, as notas e os
+    arquivos dela vêm para a turma, sob uma trava: um único escritor no gradebook.db.
+    """
+    por_aluno: dict[str, int] = {}
+    for aluno, _ in entregas:
+        por_aluno[aluno] = por_aluno.get(aluno, 0) + 1
+    progresso = Progresso(len(entregas), len(por_aluno))
+    processos = max(1, min(processos, len(entregas)))
+    print(f"[corrigir] {len(entregas)} notebook(s) de {len(por_aluno)} aluno(s), {processos} por vez.", flush=True)
+    fila: queue.Queue = queue.Queue()
+    for entrega in entregas:
+        fila.put(entrega)
     trava = threading.Lock()
-    with ThreadPoolExecutor(max_workers=max(1, processos)) as executor:
-        tarefas = [
-            executor.submit(_corrigir_aluno, pasta, aluno, sorted({a for a, _ in nbs}), filtro, extra, progresso, trava)
-            for aluno, nbs in sorted(por_aluno.items())
-        ]
-        resultados = [tarefa.result() for tarefa in tarefas]
-    shutil.rmtree(pasta / PASTA_TRABALHO, ignore_errors=True)
+    falhas: list[str] = []
+    faltam, inicio_aluno = dict(por_aluno), {}
+
+    def servir(trabalhador: _Trabalhador) -> None:
+        while True:
+            try:
+                aluno, atividade = fila.get_nowait()
+            except queue.Empty:
+                break
+            with trava:
+                inicio_aluno.setdefault(aluno, time.monotonic())
+            resposta = trabalhador.corrigir(aluno, atividade)
+            achado = _LINHA_EXECUTADO.search(resposta["log"])
+            if achado:
+                progresso.notebook(achado)
+            for relevante in _linhas_relevantes(resposta["log"], prefixo=f"  [{aluno}] "):
+                if not _LINHA_EXECUTADO.search(relevante):
+                    progresso.mostrar(relevante)
+            with trava:
+                _juntar_gradebook(pasta / "gradebook.db", trabalhador.trabalho / "gradebook.db", aluno, [atividade])
+                for tipo in ("autograded", "feedback"):
+                    origem, destino = trabalhador.trabalho / tipo / aluno / atividade, pasta / tipo / aluno / atividade
+                    shutil.rmtree(destino, ignore_errors=True)
+                    if origem.is_dir():
+                        destino.parent.mkdir(parents=True, exist_ok=True)
+                        shutil.move(str(origem), str(destino))
+                if not resposta["ok"]:
+                    falhas.append(f"{aluno}/{atividade}")
+                faltam[aluno] -= 1
+                terminou = faltam[aluno] == 0
+            if terminou:
+                progresso.aluno(aluno, time.monotonic() - inicio_aluno[aluno], f"{aluno}/" not in " ".join(falhas))
+
+    trabalhadores = [_Trabalhador(pasta, numero, extra) for numero in range(processos)]
+    try:
+        with ThreadPoolExecutor(max_workers=processos) as executor:
+            for tarefa in [executor.submit(servir, t) for t in trabalhadores]:
+                tarefa.result()
+    finally:
+        for trabalhador in trabalhadores:
+            trabalhador.encerrar()
+        shutil.rmtree(pasta / PASTA_TRABALHO, ignore_errors=True)
     print(f"[corrigir] turma corrigida em {time.monotonic() - progresso.inicio:.0f} s; "
           f"{progresso.estouros} célula(s) passaram do tempo.", flush=True)
-    return all(resultados)
+    if falhas:
+        print(f"[corrigir] o nbgrader falhou em: {', '.join(falhas)} (veja acima)", flush=True)
+    return not falhas
 
 
 # --------------------------------------------------------------------------- resumo
@@ -441,23 +487,24 @@ def main(argv: list[str] | None = None) -> int:
             print(f"[corrigir] NÃO CORRIGIDO: {aluno}/{atividade}: {motivo}")
 
     tudo_certo = all(entrega.ok for entrega in entregas)
-    extra = []
+    extra, opcoes = [], {}  # as mesmas opções na linha de comando do nbgrader e para os processos de correção
     if args.tempo_celula is not None:
         extra += [f"--Execute.timeout={args.tempo_celula}", "--ExecucaoProtegida.arquivo_tempos="]
+        opcoes.update(Execute={"timeout": args.tempo_celula}, ExecucaoProtegida={"arquivo_tempos": ""})
     if args.mostrar_testes_ocultos:
         extra.append("--OcultarTestesOcultos.enabled=False")
+        opcoes["OcultarTestesOcultos"] = {"enabled": False}
     if not args.apenas_feedback:
         _passo("2. Correção automática e devolutivas (nbgrader autograde + generate_feedback, por aluno)")
         tudo_certo &= _garantir_gradebook(pasta, atividades)
         if not (pasta / ARQUIVO_TEMPOS).is_file() and args.tempo_celula is None:
             print(f"[corrigir] sem {ARQUIVO_TEMPOS}: toda célula fica com Execute.timeout "
                   "(rode `python corrigir.py --medir-tempos`).")
-        por_aluno: dict[str, list[tuple[str, str]]] = {}
-        for entrega in entregas:
-            if (entrega.aluno, entrega.atividade) not in sem_correcao:
-                por_aluno.setdefault(entrega.aluno, []).append((entrega.atividade, entrega.notebook))
-        if por_aluno:
-            tudo_certo &= corrigir_turma(pasta, por_aluno, args.atividade, extra, args.processos)
+        fila = sorted({(e.aluno, e.atividade) for e in entregas
+                       if (e.aluno, e.atividade) not in sem_correcao
+                       and (pasta / "submitted" / e.aluno / e.atividade).is_dir()})
+        if fila:
+            tudo_certo &= corrigir_turma(pasta, fila, opcoes, args.processos)
     else:
         _passo("2. Devolutivas (nbgrader generate_feedback)")
         filtro_aluno = [] if args.aluno == "*" else ["--student", args.aluno]

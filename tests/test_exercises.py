@@ -1193,12 +1193,16 @@ def _segredos(atividade: str) -> set[str]:
 def test_devolutivas_nao_mostram_testes_ocultos_nem_solucoes(turma, tmp_path):
     devolutivas = sorted((turma.pasta / "feedback").rglob("*.html"))
     assert len(devolutivas) >= 3 * len(ATIVIDADES)
+    outros = [p for p in (turma.pasta / "feedback").rglob("*") if p.is_file() and p.suffix != ".html"]
+    assert not outros, f"só devolutivas em HTML vão para o aluno: {outros[:3]}"
     for devolutiva in devolutivas:
         aluno, atividade = devolutiva.parts[-3], devolutiva.parts[-2]
         entregue = turma.pasta / "submitted" / aluno / atividade / f"{atividade}.ipynb"
         proprias = {linha.strip() for c in _ler(entregue).cells for linha in c.source.splitlines()}
         texto = _texto_html(devolutiva)
-        proibidas = (_segredos(atividade) | {"BEGIN HIDDEN TESTS", "END HIDDEN TESTS", "BEGIN SOLUTION"}) - proprias
+        marcadores = {m for m in ("BEGIN HIDDEN TESTS", "END HIDDEN TESTS", "BEGIN SOLUTION")
+                      if not any(m in linha for linha in proprias)}  # quem entregou a fonte escreveu os marcadores
+        proibidas = (_segredos(atividade) - proprias) | marcadores
         vazadas = [linha for linha in proibidas if linha in texto]
         assert not vazadas, f"{aluno}/{atividade}: a devolutiva mostra {vazadas[:3]}"
     # Mas diz qual teste falhou e a mensagem.
