@@ -24,7 +24,7 @@ import torch
 
 from .config import config_from_settings, gpt2_config, model_size_from_name
 from .data import DataDownloadError, download_and_unzip_spam_data, load_sms_spam, split_spam_frame
-from .model import GPTModel
+from .model import GPTModel, TransformerBlock
 from .weights import GPT2DownloadError, download_and_load_gpt2, load_weights_into_gpt
 
 __all__ = [
@@ -102,9 +102,11 @@ def demo_tag() -> str:
 
 def describe_config(config: dict) -> str:
     """Resumo legível de uma configuração: blocos, dimensões, cabeças e parâmetros."""
-    with torch.device("meta"):  # só as formas: nenhum peso é alocado
-        n_params = sum(p.numel() for p in GPTModel(config).parameters())
-    n_params -= config["vocab_size"] * config["emb_dim"]  # out_head amarrado aos embeddings
+    with torch.device("meta"):  # só as formas: nenhum peso é alocado (e é instantâneo)
+        per_block = sum(p.numel() for p in TransformerBlock(config).parameters())
+    d = config["emb_dim"]
+    # blocos + embeddings de tokens e de posições + LayerNorm final (out_head é amarrado a tok_emb)
+    n_params = config["n_layers"] * per_block + (config["vocab_size"] + config["context_length"]) * d + 2 * d
     return (
         f"{config['n_layers']} blocos, {config['emb_dim']} dimensões, {config['n_heads']} cabeças, "
         f"contexto de {config['context_length']} tokens, {n_params / 1e6:.1f} milhões de parâmetros".replace(".", ",")
