@@ -22,6 +22,8 @@ Uso (da raiz do repositório):
     python benchmarks/bench_finetune.py --naive-epochs 1                  # ingênuo extrapolado
     python benchmarks/bench_finetune.py --device cuda --amp bf16
     python benchmarks/bench_finetune.py --sweep-threads 1,2               # só o pré-cálculo
+    python benchmarks/bench_finetune.py --paths ours --naive-from benchmarks/results/cpu-2-nucleos.json
+                                                                          # ingênuo já medido
     python benchmarks/bench_finetune.py --tiny --epochs 1 --limit-train 64 --limit-val 16 --limit-test 16
 
 Nenhum tempo aqui é uma asserção: são medidas, e dependem da máquina e da carga dela.
