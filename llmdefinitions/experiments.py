@@ -521,7 +521,9 @@ def _splits(data) -> dict:
     try:
         train, val, test = data
     except (TypeError, ValueError) as err:
-        raise ExperimentError("data deve ser (train_df, val_df, test_df) ou um dicionário com train, val e test.") from err
+        raise ExperimentError(
+            "data deve ser (train_df, val_df, test_df) ou um dicionário com train, val e test."
+        ) from err
     return {"train": train, "val": val, "test": test}
 
 
@@ -586,7 +588,8 @@ class ExperimentLab:
     @staticmethod
     def model_key(exp: Experiment) -> tuple:
         """O que identifica o modelo de partida de uma linha (parte da chave do cache)."""
-        return (exp.model_size, "pré-treinado") if exp.pretrained else (exp.model_size, f"aleatório, semente {exp.seed}")
+        weights = "pré-treinado" if exp.pretrained else f"aleatório, semente {exp.seed}"
+        return (exp.model_size, weights)
 
     def base_model(self, exp: Experiment) -> tuple[tuple, GPTModel]:
         """O modelo de partida (nunca treinado) e a chave que o identifica no cache."""
@@ -689,7 +692,9 @@ class ExperimentLab:
         if not isinstance(exp, Experiment):
             raise ExperimentError(f"Esperava um Experiment, recebi {type(exp).__name__}.")
         if exp.model_size not in MODEL_NAMES:
-            raise ExperimentError(f"{exp.name}: model_size={exp.model_size!r} não existe. Opções: {', '.join(MODEL_NAMES)}.")
+            raise ExperimentError(
+                f"{exp.name}: model_size={exp.model_size!r} não existe. Opções: {', '.join(MODEL_NAMES)}."
+            )
         pretrained = self._load_pretrained(exp.model_size)
         validate_experiment(exp, len(pretrained.trf_blocks), pretrained.context_length)
         return pretrained
