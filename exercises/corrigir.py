@@ -495,7 +495,7 @@ def main(argv: list[str] | None = None) -> int:
         extra.append("--OcultarTestesOcultos.enabled=False")
         opcoes["OcultarTestesOcultos"] = {"enabled": False}
     if not args.apenas_feedback:
-        _passo("2. Correção automática e devolutivas (nbgrader autograde + generate_feedback, por aluno)")
+        _passo("2. Correção automática e devolutivas (nbgrader autograde + generate_feedback, por entrega)")
         tudo_certo &= _garantir_gradebook(pasta, atividades)
         if not (pasta / ARQUIVO_TEMPOS).is_file() and args.tempo_celula is None:
             print(f"[corrigir] sem {ARQUIVO_TEMPOS}: toda célula fica com Execute.timeout "
