@@ -30,7 +30,8 @@ from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS_DIR = REPO_ROOT / "notebooks"
-MAGIC_LINE = re.compile(r"^(\s*)[%!].*$", flags=re.M)
+# `%pip ...`, `%%time`, `!ls`: comandos do IPython (mas não `!=` nem `% 2` no meio de uma expressão).
+MAGIC_LINE = re.compile(r"^(\s*)(?:%{1,2}|!)[A-Za-z].*$", flags=re.M)
 
 
 def notebook_cells(path: Path) -> list[str]:
