@@ -78,7 +78,7 @@ def show_warning(title: str, *lines: str, details: str = "") -> None:
         if get_ipython() is not None:
             body = "".join(f"<br>{html.escape(line)}" for line in lines)
             if details:
-                body += f"<details><summary>Detalhes</summary>{html.escape(details)}</details>"
+                body += f"<details><summary>Detalhes</summary><p>{html.escape(details)}</p></details>"
             box = (
                 '<div style="border:3px solid #c0392b;background:#fdecea;padding:12px;'
                 f'border-radius:6px"><strong>⚠️ {html.escape(title)}</strong>{body}</div>'

@@ -140,3 +140,22 @@ def test_site_has_no_install_cells_no_library_noise_and_contained_code(built_boo
     notebook_page = pages[html_dir / "notebooks" / "01_dados.html"]
     assert "_static/celulas.css" in notebook_page
     assert "white-space: pre-wrap" in (html_dir / "_static" / "celulas.css").read_text(encoding="utf-8")
+
+
+def test_every_page_has_tasks_and_collapsed_self_checks(built_book):
+    """Cada página de conceito, a introdução e cada notebook têm "Experimente" e uma
+    "Autoavaliação" cujas respostas ficam fechadas (<details> sem `open`) até o clique."""
+    from tests.test_pages import _DetailsChecker
+
+    html_dir, _ = built_book
+    pages = [f for f in toc_files() if f == "intro" or f.startswith(("conceitos/", "notebooks/"))]
+    assert len(pages) >= 16
+    for page in pages:
+        html = (html_dir / f"{page}.html").read_text(encoding="utf-8")
+        article = html[html.index('<article class="bd-article">'):html.index("</article>")]
+        checker = _DetailsChecker()
+        checker.feed(article)
+        assert not checker.problems, (page, checker.problems)
+        assert "Autoavaliação" in article and checker.found >= 3, (page, checker.found)
+        assert len(re.findall(r"<h[23][^>]*>\s*Experimente", article)) >= (1 if page.startswith("conceitos/") or page == "intro" else 2), page
+        assert "Tempo estimado:" in article, page
