@@ -27,7 +27,7 @@ from .classifier import (
 )
 from .config import BASE_CONFIG, MODEL_SIZES, config_from_settings, gpt2_config, model_configs, model_size_from_name
 from .course import (
-    CourseModel, course_data_file, demo_tag, describe_config, is_demo, load_course_model, prepare_course_data,
+    CourseModel, course_data_file, demo_forced, demo_tag, describe_config, is_demo, load_course_model, prepare_course_data,
     show_warning,
 )
 from .data import (

@@ -36,6 +36,7 @@ __all__ = [
     "course_data_file",
     "prepare_course_data",
     "is_demo",
+    "demo_forced",
     "demo_tag",
     "show_warning",
     "describe_config",
@@ -59,7 +60,8 @@ class CourseModel:
     description: str
 
 
-def _demo_forced() -> bool:
+def demo_forced() -> bool:
+    """Verdadeiro se `LLMDEFINITIONS_DEMO` pede o modo de demonstração (1, true, sim, yes, on)."""
     return os.environ.get(DEMO_ENV_VAR, "").strip().lower() in {"1", "true", "sim", "yes", "on"}
 
 
@@ -138,7 +140,7 @@ def load_course_model(choose_model: str = "gpt2-small (124M)", models_dir=None) 
     Arquivos corrompidos ou de tamanho errado geram erro (nunca uma troca silenciosa).
     """
     models_dir = models_dir or os.environ.get(MODELS_DIR_ENV_VAR) or "gpt2"
-    if _demo_forced():
+    if demo_forced():
         result = _demo_model(f"{DEMO_ENV_VAR}=1 está definida.")
     else:
         size = model_size_from_name(choose_model)
