@@ -35,15 +35,23 @@ def toc_files() -> list[str]:
     return files
 
 
+_SECRET_BLOCK = re.compile(r"### BEGIN (?:SOLUTION|HIDDEN TESTS)(.*?)### END", flags=re.S)
+
+
 def solution_lines() -> set[str]:
-    """Linhas marcantes das soluções e dos testes ocultos dos exercícios."""
-    lines = set()
+    """Linhas marcantes das soluções e dos testes ocultos dos exercícios.
+
+    Uma linha que também aparece FORA desses trechos no próprio enunciado (código dado ao aluno,
+    como `gerador = torch.Generator().manual_seed(semente)`) é pública e não conta como segredo.
+    """
+    secret, public = set(), set()
     for path in (REPO_ROOT / "exercises" / "source").rglob("*.ipynb"):
         for cell in json.loads(path.read_text(encoding="utf-8"))["cells"]:
             source = "".join(cell["source"])
-            for block in re.findall(r"### BEGIN (?:SOLUTION|HIDDEN TESTS)(.*?)### END", source, flags=re.S):
-                lines.update(line.strip() for line in block.splitlines() if len(line.strip()) >= 25)
-    return lines
+            for block in _SECRET_BLOCK.findall(source):
+                secret.update(line.strip() for line in block.splitlines() if len(line.strip()) >= 25)
+            public.update(line.strip() for line in _SECRET_BLOCK.sub("", source).splitlines())
+    return secret - public
 
 
 @pytest.fixture(scope="module")
@@ -159,3 +167,11 @@ def test_every_page_has_tasks_and_collapsed_self_checks(built_book):
         assert "Autoavaliação" in article and checker.found >= 3, (page, checker.found)
         assert len(re.findall(r"<h[23][^>]*>\s*Experimente", article)) >= (1 if page.startswith("conceitos/") or page == "intro" else 2), page
         assert "Tempo estimado:" in article, page
+
+
+def test_built_concept_pages_hide_answers_and_link_the_glossary(built_book):
+    from tests.test_pages import PAGES, check_built_page
+
+    html_dir, _ = built_book
+    for page in PAGES + ["glossario"]:
+        check_built_page(html_dir, page)

@@ -461,10 +461,15 @@ def built_html_dir() -> Path | None:
 @pytest.mark.parametrize("page", PAGES + ["glossario"])
 def test_built_pages_hide_answers_and_link_glossary(page):
     html_dir = built_html_dir()
-    path = html_dir / f"{page}.html"
-    if not path.is_file():
+    if not (html_dir / f"{page}.html").is_file():
         pytest.skip(f"{page}.html não foi construído")
-    html = path.read_text(encoding="utf-8")
+    check_built_page(html_dir, page)
+
+
+def check_built_page(html_dir: Path, page: str) -> None:
+    """Respostas fechadas e links do glossário válidos numa página do livro construído
+    (usada também por tests/test_book.py, sobre o livro que o CI constrói)."""
+    html = (html_dir / f"{page}.html").read_text(encoding="utf-8")
     article = html[html.index('<article class="bd-article">'):html.index("</article>")]  # sem a barra lateral
     checker = _DetailsChecker()
     checker.feed(article)
