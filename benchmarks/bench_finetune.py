@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Benchmark: o fine-tuning da aula (ingênuo) contra o caminho do projeto.
 
-Na aula, treinar o último bloco do GPT-2 small (abordagem 3) levou 60,93 min numa CPU.
+Na aula, treinar o último bloco do GPT-2 small (abordagem 3) levou 60,93 min no computador da aula (a aula não diz qual).
 Quase todo esse tempo é gasto recalculando, a cada passo, a saída dos 11 blocos
 congelados, que nunca muda. Este script mede, na mesma máquina e na mesma execução:
 
@@ -80,7 +80,7 @@ from llmdefinitions.data import SPAM_DATA_URL  # noqa: E402
 
 # --------------------------------------------------------------------------- constantes
 
-LECTURE_MINUTES = 60.93  # o treino da abordagem 3 na aula, numa CPU
+LECTURE_MINUTES = 60.93  # o treino da abordagem 3 na aula, no computador da aula (não diz qual)
 SEED = 123
 MODEL_NAME = "gpt2-small (124M)"
 # Configurações do treino da aula (as mesmas para todos os caminhos).
@@ -928,7 +928,7 @@ def format_summary(results: dict) -> str:
         lines.append("")
         lines.append(f"ingênuo / projeto: {ratio['naive_over_ours']:.1f}x no total, "
                      f"{ratio['training_naive_over_ours']:.1f}x só o treino (pré-cálculo + laço) [{ratio['basis']}]")
-        lines.append(f"(na aula, o treino ingênuo levou {LECTURE_MINUTES} min numa CPU)")
+        lines.append(f"(na aula, o treino ingênuo levou {LECTURE_MINUTES} min no computador da aula)")
         naive_adamw = results["paths"]["naive"].get("adamw", "for-loop")  # JSONs antigos: o padrão do torch na CPU
         if naive_adamw != results["paths"]["ours"].get("adamw"):
             lines.append(f"(AdamW: '{naive_adamw}' no ingênuo, '{results['paths']['ours'].get('adamw')}' no projeto; "
