@@ -86,7 +86,7 @@ MODEL_NAME = "gpt2-small (124M)"
 # Configurações do treino da aula (as mesmas para todos os caminhos).
 LEARNING_RATE, WEIGHT_DECAY = 5e-5, 0.1
 EVAL_FREQ, EVAL_ITER = 50, 5
-FROZEN_BATCH_SIZE = 32  # lote do pré-cálculo (textos ordenados por tamanho)
+FROZEN_BATCH_SIZE = 32  # lote do pré-cálculo (até 32 textos distintos do mesmo tamanho)
 MATMUL_SHAPE = (1024, 768, 3072)  # (m, k, n): o tamanho de uma camada MLP do GPT-2 small
 PATHS = ("naive", "ours", "approach2", "approach1")
 PATH_LABELS = {
@@ -445,14 +445,12 @@ class ForwardRecorder:
 
 
 def frozen_token_counts(datasets) -> dict:
-    """Tokens reais dos textos, e tokens processados pelo pré-cálculo (lotes ordenados por tamanho)."""
+    """Tokens reais dos textos, e tokens que o pré-cálculo processa: cada texto distinto uma
+    vez, em lotes de textos do mesmo tamanho (sem padding; veja `llmdefinitions.features`)."""
     real, processed = 0, 0
     for dataset in datasets:
-        lengths = sorted(len(ids) for ids in dataset.encoded_texts)
-        real += sum(lengths)
-        for start in range(0, len(lengths), FROZEN_BATCH_SIZE):
-            chunk = lengths[start : start + FROZEN_BATCH_SIZE]
-            processed += len(chunk) * chunk[-1]
+        real += sum(len(ids) for ids in dataset.encoded_texts)
+        processed += sum(len(ids) for ids in {tuple(ids) for ids in dataset.encoded_texts})
     return {"real_tokens": real, "tokens": processed}
 
 
@@ -778,7 +776,7 @@ def run_benchmark(args) -> dict:
                 write_json(args.json, {**results, "paths": partial, "partial": True})
         check = None
         if "naive" in results["paths"] and "ours" in results["paths"] and results["paths"]["naive"]["epochs"] != args.epochs:
-            print(f"\n=== ours_check: o projeto com {args.naive_epochs} época(s), só para comparar previsões ===",
+            print(f"\n=== ours_check: o projeto com {results['paths']['naive']['epochs']} época(s), só para comparar previsões ===",
                   flush=True)
             check = run_child(args, "ours", workdir, epochs=results["paths"]["naive"]["epochs"])
 

@@ -25,7 +25,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import DataLoader
 
-from .dataset import SpamDataset, pad_batch
+from .dataset import SpamDataset
 
 __all__ = [
     "HiddenBatch",
@@ -49,34 +49,45 @@ def _as_dataset(data, tokenizer) -> SpamDataset:
     return SpamDataset(data, tokenizer, pad=False)
 
 
-def _length_sorted(lengths: list[int], batch_size: int):
-    """Índices em lotes de textos de tamanho parecido: pouco padding em cada lote."""
-    order = sorted(range(len(lengths)), key=lengths.__getitem__)
-    for start in range(0, len(order), batch_size):
-        yield order[start : start + batch_size]
+def _same_length_groups(keys: list, lengths: list[int], batch_size: int):
+    """Lotes de textos do MESMO tamanho: nenhum lote precisa de *padding*.
+
+    Textos com a mesma chave (`keys`; ex.: os mesmos ids, pois o SMS tem mensagens
+    repetidas) entram uma vez só: cada item do lote é a lista dos índices das cópias.
+    """
+    copies: dict = {}
+    for index, key in enumerate(keys):
+        copies.setdefault(key, []).append(index)
+    by_length: dict[int, list] = {}
+    for indices in copies.values():
+        by_length.setdefault(lengths[indices[0]], []).append(indices)
+    for length in sorted(by_length):
+        group = by_length[length]
+        for start in range(0, len(group), batch_size):
+            yield group[start : start + batch_size]
 
 
 def _token_batches(dataset: SpamDataset, batch_size: int):
-    """Lotes de ids de tokens: `(índices, ids (lote, tokens), tamanhos)`."""
-    lengths = [len(ids) for ids in dataset.encoded_texts]
-    for indices in _length_sorted(lengths, batch_size):
-        items = [(torch.tensor(dataset.encoded_texts[i]), torch.tensor(0)) for i in indices]
-        ids, _ = pad_batch(items, dataset.pad_token_id)
-        yield indices, ids, [lengths[i] for i in indices]
+    """Lotes de ids sem *padding*: `(cópias, ids (lote, tokens))`, um texto distinto por linha."""
+    texts = dataset.encoded_texts
+    keys = [tuple(ids) for ids in texts]
+    for copies in _same_length_groups(keys, [len(ids) for ids in texts], batch_size):
+        yield copies, torch.tensor([texts[indices[0]] for indices in copies])
 
 
 def _hidden_batches(frozen: "FrozenOutputs", batch_size: int):
-    """Lotes de saídas guardadas: `(índices, vetores (lote, tokens, dim), tamanhos)`."""
+    """Lotes de saídas guardadas sem *padding*: `(cópias, vetores (lote, tokens, dim))`.
+    Textos repetidos guardam o mesmo tensor (`_store_rows`): passam uma vez só."""
+    keys = [id(h) for h in frozen.hidden]
     lengths = [h.shape[0] for h in frozen.hidden]
-    for indices in _length_sorted(lengths, batch_size):
-        batch, _ = _pad_hidden([frozen[i] for i in indices])
-        yield indices, batch.hidden, batch.lengths.tolist()
+    for copies in _same_length_groups(keys, lengths, batch_size):
+        yield copies, torch.stack([frozen.hidden[indices[0]] for indices in copies])
 
 
-def _pool(hidden: torch.Tensor, length: int, pooling: str) -> torch.Tensor:
-    """Um vetor por texto: o do último token real ou a média dos tokens reais."""
-    real = hidden[:length]
-    return real[-1] if pooling == "last" else real.mean(dim=0)
+def _pool(hidden: torch.Tensor, pooling: str) -> torch.Tensor:
+    """Um vetor por texto, a partir dos vetores dos seus tokens (lote, tokens, dim): o do
+    último token ou a média de todos. Os lotes não têm *padding*: todo token é real."""
+    return hidden[:, -1] if pooling == "last" else hidden.mean(dim=1)
 
 
 class _EvalMode:
@@ -121,8 +132,9 @@ class FrozenOutputs:
         return self.hidden[index], torch.tensor(self.labels[index])
 
     def nbytes(self) -> int:
-        """Memória ocupada pelas saídas guardadas."""
-        return sum(h.numel() * h.element_size() for h in self.hidden)
+        """Memória ocupada pelas saídas guardadas (um texto repetido guarda um só tensor)."""
+        distinct = {id(h): h for h in self.hidden}.values()
+        return sum(h.numel() * h.element_size() for h in distinct)
 
 
 def _pad_hidden(batch) -> tuple[HiddenBatch, torch.Tensor]:
@@ -149,18 +161,23 @@ def extract_features(model, data, device, tokenizer=None, pooling: str = "last",
     dataset = _as_dataset(data, tokenizer)
     features = np.zeros((len(dataset), model.final_norm.normalized_shape[0]), dtype=np.float32)
     with _EvalMode(model):
-        for indices, ids, lengths in _token_batches(dataset, batch_size):
-            hidden = model.hidden_states(ids.to(device)).float().cpu()
-            for row, (index, length) in enumerate(zip(indices, lengths)):
-                features[index] = _pool(hidden[row], length, pooling).numpy()
+        for copies, ids in _token_batches(dataset, batch_size):
+            pooled = _pool(model.hidden_states(ids.to(device)), pooling).float().cpu().numpy()
+            _store_rows(pooled, copies, features)
     return features, np.asarray(dataset.labels, dtype=np.int64)
 
 
-def _keep_real_tokens(out: torch.Tensor, indices, lengths, store: list, last_only: bool) -> None:
-    """Guarda, de cada linha, os tokens reais (ou só o último, se `last_only`)."""
-    for row, (index, length) in enumerate(zip(indices, lengths)):
-        start = length - 1 if last_only else 0
-        store[index] = out[row, start:length].clone()
+def _store_rows(rows, copies, store) -> None:
+    """Guarda a linha `i` do lote no lugar de cada cópia do i-ésimo texto (as cópias de um
+    texto repetido compartilham o mesmo tensor: a memória não dobra)."""
+    for row, indices in zip(rows, copies):
+        for index in indices:
+            store[index] = row
+
+
+def _kept_tokens(out: torch.Tensor, last_only: bool) -> list[torch.Tensor]:
+    """As saídas a guardar de cada texto: todos os tokens, ou só o último se `last_only`."""
+    return list((out[:, -1:] if last_only else out).clone().unbind(0))
 
 
 @torch.inference_mode()
@@ -177,9 +194,9 @@ def precompute_frozen_outputs(model, data, device, n_trainable_blocks: int = 1,
     frozen_blocks = model.trf_blocks[: n_blocks - n_trainable_blocks]
     hidden: list = [None] * len(dataset)
     with _EvalMode(model):
-        for indices, ids, lengths in _token_batches(dataset, batch_size):
+        for copies, ids in _token_batches(dataset, batch_size):
             out = frozen_blocks(model.embed(ids.to(device))).float().cpu()
-            _keep_real_tokens(out, indices, lengths, hidden, last_only=n_trainable_blocks == 0)
+            _store_rows(_kept_tokens(out, last_only=n_trainable_blocks == 0), copies, hidden)
     return FrozenOutputs(hidden, list(dataset.labels), n_trainable_blocks)
 
 
@@ -207,9 +224,9 @@ def advance_frozen_outputs(model, frozen: FrozenOutputs, device, n_trainable_blo
         return frozen
     hidden: list = [None] * len(frozen)
     with _EvalMode(model):
-        for indices, x, lengths in _hidden_batches(frozen, batch_size):
+        for copies, x in _hidden_batches(frozen, batch_size):
             out = blocks(x.to(device)).float().cpu()
-            _keep_real_tokens(out, indices, lengths, hidden, last_only=n_trainable_blocks == 0)
+            _store_rows(_kept_tokens(out, last_only=n_trainable_blocks == 0), copies, hidden)
     return FrozenOutputs(hidden, list(frozen.labels), n_trainable_blocks)
 
 
@@ -227,10 +244,9 @@ def features_from_frozen(model, frozen: FrozenOutputs, device, pooling: str = "l
     blocks = _blocks_between(model, frozen, 0)
     features = np.zeros((len(frozen), model.final_norm.normalized_shape[0]), dtype=np.float32)
     with _EvalMode(model):
-        for indices, x, lengths in _hidden_batches(frozen, batch_size):
-            hidden = model.final_norm(blocks(x.to(device))).float().cpu()
-            for row, (index, length) in enumerate(zip(indices, lengths)):
-                features[index] = _pool(hidden[row], length, pooling).numpy()
+        for copies, x in _hidden_batches(frozen, batch_size):
+            pooled = _pool(model.final_norm(blocks(x.to(device))), pooling).float().cpu().numpy()
+            _store_rows(pooled, copies, features)
     return features, np.asarray(frozen.labels, dtype=np.int64)
 
 

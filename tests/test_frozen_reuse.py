@@ -81,3 +81,26 @@ def test_model_mode_is_restored(model, dataset):
         assert model.training
     finally:
         model.eval()
+
+
+def test_frozen_pass_sees_each_distinct_text_once_without_padding(model, tokenizer):
+    """Lotes sem padding (textos do mesmo tamanho) e textos repetidos calculados uma vez: cada
+    saída guardada é a do modelo aplicado àquele texto sozinho."""
+    texts = TEXTS + [TEXTS[1], TEXTS[0], TEXTS[1]]  # 3 repetições, como no SMS
+    frame = pd.DataFrame({"Text": texts, "Label": [0, 1, 0, 0, 1, 1, 0, 1]})
+    dataset = SpamDataset(frame, tokenizer)
+    seen = []
+    hook = model.trf_blocks[0].register_forward_hook(lambda _m, inputs, _o: seen.append(inputs[0].shape))
+    try:
+        frozen = precompute_frozen_outputs(model, dataset, "cpu", n_trainable_blocks=1, batch_size=2)
+    finally:
+        hook.remove()
+    lengths = [len(ids) for ids in dataset.encoded_texts]
+    assert sum(shape[0] for shape in seen) == len(TEXTS)  # 5 textos distintos, não 8
+    assert sum(shape[0] * shape[1] for shape in seen) == sum(lengths[: len(TEXTS)])  # nenhum token de padding
+    assert frozen.hidden[5] is frozen.hidden[1] and frozen.hidden[6] is frozen.hidden[0]
+    assert frozen.nbytes() == sum(h.numel() * 4 for h in frozen.hidden[: len(TEXTS)])
+    with torch.inference_mode():
+        for ids, stored in zip(dataset.encoded_texts, frozen.hidden):
+            alone = model.trf_blocks[:-1](model.embed(torch.tensor([ids])))[0]
+            torch.testing.assert_close(stored, alone, atol=1e-5, rtol=1e-5)
