@@ -51,6 +51,7 @@ if str(REPO_ROOT) not in sys.path:  # roda direto do repositório, mesmo sem `pi
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
+from versao import code_version  # noqa: E402
 from torch import nn  # noqa: E402
 
 from llmdefinitions import (  # noqa: E402
@@ -746,6 +747,7 @@ def machine_info(args, device: torch.device) -> dict:
         "pin_memory": use_pin_memory(args, device),
         "date": time.strftime("%Y-%m-%d %H:%M:%S"),
         "load_average": os.getloadavg() if hasattr(os, "getloadavg") else None,
+        **code_version(),
     }
 
 

@@ -37,6 +37,7 @@ if str(REPO_ROOT) not in sys.path:  # roda direto do repositório, mesmo sem `pi
     sys.path.insert(0, str(REPO_ROOT))
 
 import torch  # noqa: E402
+from versao import code_version  # noqa: E402
 
 from llmdefinitions import GPTModel, config_from_settings, get_tokenizer, gpt2_config, load_weights_into_gpt  # noqa: E402
 from llmdefinitions import prepare_spam_splits, read_checkpoint  # noqa: E402
@@ -109,6 +110,7 @@ def machine_info(device: torch.device) -> dict:
         "gpu": torch.cuda.get_device_name(device) if device.type == "cuda" else None,
         "date": time.strftime("%Y-%m-%d %H:%M:%S"),
         "load_average_start": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
+        **code_version(),
     }
 
 
