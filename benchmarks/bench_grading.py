@@ -38,23 +38,15 @@ EXERCICIOS = RAIZ / "exercises"
 sys.path.insert(0, str(EXERCICIOS))
 
 import publicar  # noqa: E402
-
-
-def _nbgrader(celula) -> dict:
-    return celula.get("metadata", {}).get("nbgrader", {})
+from entregas_simuladas import metadados_nbgrader as _nbgrader, modificar_respostas  # noqa: E402
 
 
 def _em_laco(nb):
     """Cada resposta de código vira um laço infinito (funções que nunca voltam)."""
-    novo = copy.deepcopy(nb)
-    for celula in novo.cells:
-        if _nbgrader(celula).get("solution") and celula.cell_type == "code":
-            nomes = re.findall(r"^def (\w+)\(", celula.source, flags=re.M)
-            if nomes:
-                celula.source += "".join(f"\n\ndef {nome}(*args, **kwargs):\n    while True:\n        pass" for nome in nomes)
-            else:
-                celula.source = "while True:\n    pass\n" + celula.source
-    return novo
+    def nunca_voltam(fonte: str, nomes: list[str]) -> str:
+        return fonte + "".join(f"\n\ndef {nome}(*args, **kwargs):\n    while True:\n        pass" for nome in nomes)
+
+    return modificar_respostas(nb, nunca_voltam, sem_funcoes=lambda fonte: "while True:\n    pass\n" + fonte)
 
 
 def _parcial(fonte, release):

@@ -176,15 +176,16 @@ def _store_rows(rows, copies, store) -> None:
 
 
 def _kept_tokens(out: torch.Tensor, last_only: bool) -> list[torch.Tensor]:
-    """As saídas a guardar de cada texto: todos os tokens, ou só o último se `last_only`."""
-    return list((out[:, -1:] if last_only else out).clone().unbind(0))
+    """As saídas a guardar de cada texto: todos os tokens, ou só o último se `last_only`
+    (copiado, para não prender na memória o lote inteiro)."""
+    return list((out[:, -1:].clone() if last_only else out).unbind(0))
 
 
 @torch.inference_mode()
 def precompute_frozen_outputs(model, data, device, n_trainable_blocks: int = 1,
                               batch_size: int = 32, tokenizer=None) -> FrozenOutputs:
-    """Passa cada texto UMA vez pela parte congelada: embeddings + blocos, menos os
-    `n_trainable_blocks` últimos. Com `n_trainable_blocks=0` (só a cabeça treina) basta
+    """Passa cada texto distinto UMA vez pela parte congelada (em lotes sem *padding*):
+    embeddings + blocos, menos os `n_trainable_blocks` últimos. Com `n_trainable_blocks=0` (só a cabeça treina) basta
     guardar o vetor do último token real; senão, guardamos todos os tokens reais, que o
     bloco treinável precisa para a atenção."""
     n_blocks = len(model.trf_blocks)

@@ -40,6 +40,7 @@ EXERCICIOS = REPO / "exercises"
 sys.path.insert(0, str(EXERCICIOS))
 
 import publicar  # noqa: E402
+from entregas_simuladas import metadados_nbgrader as _nbgrader, modificar_respostas  # noqa: E402
 import verificar_entregas  # noqa: E402
 
 FONTES = publicar.notebooks_fonte(EXERCICIOS)
@@ -570,10 +571,6 @@ def _ler(caminho: Path):
     return nbformat.read(caminho, as_version=4)
 
 
-def _nbgrader(celula) -> dict:
-    return celula.get("metadata", {}).get("nbgrader", {})
-
-
 def _trocar_solucoes(nb, trocas: dict[str, str]):
     novo = copy.deepcopy(nb)
     for celula in novo.cells:
@@ -942,13 +939,10 @@ def _com_ruido(funcao):
 
 
 def _com_ruido(nb):
-    novo = copy.deepcopy(nb)
-    for celula in novo.cells:
-        if _nbgrader(celula).get("solution") and celula.cell_type == "code":
-            nomes = re.findall(r"^def (\w+)\(", celula.source, flags=re.M)
-            if nomes:
-                celula.source += "\n" + RUIDO + "".join(f"\n{nome} = _com_ruido({nome})" for nome in nomes)
-    return novo
+    def ruidosas(fonte: str, nomes: list[str]) -> str:
+        return fonte + "\n" + RUIDO + "".join(f"\n{nome} = _com_ruido({nome})" for nome in nomes)
+
+    return modificar_respostas(nb, ruidosas)
 
 
 def _adulterado(nb, grade_id: str, fonte: str):
