@@ -185,9 +185,9 @@ def _kept_tokens(out: torch.Tensor, last_only: bool) -> list[torch.Tensor]:
 def precompute_frozen_outputs(model, data, device, n_trainable_blocks: int = 1,
                               batch_size: int = 32, tokenizer=None) -> FrozenOutputs:
     """Passa cada texto distinto UMA vez pela parte congelada (em lotes sem *padding*):
-    embeddings + blocos, menos os `n_trainable_blocks` últimos. Com `n_trainable_blocks=0` (só a cabeça treina) basta
-    guardar o vetor do último token real; senão, guardamos todos os tokens reais, que o
-    bloco treinável precisa para a atenção."""
+    embeddings + blocos, menos os `n_trainable_blocks` últimos. Com `n_trainable_blocks=0`
+    (só a cabeça treina) basta guardar o vetor do último token; senão, guardamos todos os
+    tokens, que o bloco treinável precisa para a atenção."""
     n_blocks = len(model.trf_blocks)
     if not 0 <= n_trainable_blocks <= n_blocks:
         raise ValueError(f"n_trainable_blocks deve estar entre 0 e {n_blocks}.")
