@@ -279,6 +279,16 @@ def _corpo_divisao(tabela, arredondar="int", balancear=True, rotulos='{"ham": 0,
                "            balanceado.iloc[n_treino + n_validacao:])"]
     return linhas
 
+
+def _divisao_com_erro(**erro) -> str:
+    """Uma dividir_sem_vazamento que remove as repetições certo e depois erra como `erro` diz
+    (os argumentos de `_corpo_divisao`)."""
+    return "\n".join([
+        "def dividir_sem_vazamento(df, frac_treino=0.7, frac_validacao=0.1, semente=123):",
+        "    unicos = df.drop_duplicates(subset=['Text', 'Label'])",
+        *_corpo_divisao("unicos", **erro)])
+
+
 # Segunda solução correta de cada resposta, escrita de forma independente em outro estilo
 # (laços em vez de operações vetorizadas, numpy em vez de torch, outro classificador...).
 ALTERNATIVAS_2 = {
@@ -423,30 +433,18 @@ def contar_compartilhadas(a, b):
             "def dividir_sem_vazamento(df, frac_treino=0.7, frac_validacao=0.1, semente=123):",
             "    df.drop_duplicates(subset=['Text', 'Label'], inplace=True)  # altera o DataFrame do chamador",
             *_corpo_divisao("df")])}, {"teste-formato"}),
-        ("tamanhos com int(), não round()", {"dividir-sem-vazamento": "\n".join([
-            "def dividir_sem_vazamento(df, frac_treino=0.7, frac_validacao=0.1, semente=123):",
-            "    unicos = df.drop_duplicates(subset=['Text', 'Label'])",
-            *_corpo_divisao("unicos", arredondar="round")])}, {"teste-formato"}),
-        ("balanceia reduzindo as ham ao número de spam", {"dividir-sem-vazamento": "\n".join([
-            "def dividir_sem_vazamento(df, frac_treino=0.7, frac_validacao=0.1, semente=123):",
-            "    unicos = df.drop_duplicates(subset=['Text', 'Label'])",
-            *_corpo_divisao("unicos", balancear=False)])}, {"teste-balanceamento"}),
-        ("ham -> 0 e spam -> 1", {"dividir-sem-vazamento": "\n".join([
-            "def dividir_sem_vazamento(df, frac_treino=0.7, frac_validacao=0.1, semente=123):",
-            "    unicos = df.drop_duplicates(subset=['Text', 'Label'])",
-            *_corpo_divisao("unicos", rotulos='{"ham": 1, "spam": 0}')])}, {"teste-balanceamento"}),
-        ("a mesma semente dá o mesmo resultado (semente em todo sorteio)", {"dividir-sem-vazamento": "\n".join([
-            "def dividir_sem_vazamento(df, frac_treino=0.7, frac_validacao=0.1, semente=123):",
-            "    unicos = df.drop_duplicates(subset=['Text', 'Label'])",
-            *_corpo_divisao("unicos", semente_ham="None")])}, {"teste-vazamento"}),
-        ("sementes diferentes dão divisões diferentes", {"dividir-sem-vazamento": "\n".join([
-            "def dividir_sem_vazamento(df, frac_treino=0.7, frac_validacao=0.1, semente=123):",
-            "    unicos = df.drop_duplicates(subset=['Text', 'Label'])",
-            *_corpo_divisao("unicos", semente_ham="123", semente_embaralhar="123")])}, {"teste-vazamento"}),
-        ("embaralha antes de dividir", {"dividir-sem-vazamento": "\n".join([
-            "def dividir_sem_vazamento(df, frac_treino=0.7, frac_validacao=0.1, semente=123):",
-            "    unicos = df.drop_duplicates(subset=['Text', 'Label'])",
-            *_corpo_divisao("unicos", embaralhar=False)])}, {"teste-vazamento"}),
+        ("tamanhos com int(), não round()",
+         {"dividir-sem-vazamento": _divisao_com_erro(arredondar="round")}, {"teste-formato"}),
+        ("balanceia reduzindo as ham ao número de spam",
+         {"dividir-sem-vazamento": _divisao_com_erro(balancear=False)}, {"teste-balanceamento"}),
+        ("ham -> 0 e spam -> 1",
+         {"dividir-sem-vazamento": _divisao_com_erro(rotulos='{"ham": 1, "spam": 0}')}, {"teste-balanceamento"}),
+        ("a mesma semente dá o mesmo resultado (semente em todo sorteio)",
+         {"dividir-sem-vazamento": _divisao_com_erro(semente_ham="None")}, {"teste-vazamento"}),
+        ("sementes diferentes dão divisões diferentes",
+         {"dividir-sem-vazamento": _divisao_com_erro(semente_ham="123", semente_embaralhar="123")}, {"teste-vazamento"}),
+        ("embaralha antes de dividir",
+         {"dividir-sem-vazamento": _divisao_com_erro(embaralhar=False)}, {"teste-vazamento"}),
     ],
     "ex02_tokenizacao": [
         ("devolve um torch.LongTensor", {"codificar-lote": _trocar(
