@@ -77,6 +77,7 @@ from llmdefinitions import (  # noqa: E402
     train_classifier_simple,
 )
 from llmdefinitions.course import DEMO_CONFIG  # noqa: E402
+from llmdefinitions.features import _token_batches  # noqa: E402
 from llmdefinitions.data import SPAM_DATA_URL  # noqa: E402
 
 # --------------------------------------------------------------------------- constantes
@@ -446,12 +447,12 @@ class ForwardRecorder:
 
 
 def frozen_token_counts(datasets) -> dict:
-    """Tokens reais dos textos, e tokens que o pré-cálculo processa: cada texto distinto uma
-    vez, em lotes de textos do mesmo tamanho (sem padding; veja `llmdefinitions.features`)."""
+    """Tokens reais dos textos, e tokens que o pré-cálculo processa, contados nos próprios
+    lotes dele (`_token_batches`: cada texto distinto uma vez, sem padding)."""
     real, processed = 0, 0
     for dataset in datasets:
         real += sum(len(ids) for ids in dataset.encoded_texts)
-        processed += sum(len(ids) for ids in {tuple(ids) for ids in dataset.encoded_texts})
+        processed += sum(ids.numel() for _, ids in _token_batches(dataset, FROZEN_BATCH_SIZE))
     return {"real_tokens": real, "tokens": processed}
 
 
