@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -9,6 +11,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED = REPO_ROOT.parent / "shared"
 SPAM_ZIP = SHARED / "data" / "sms_spam_collection.zip"
 TIKTOKEN_CACHE = SHARED / "tiktoken_cache"
+BOOK_FLAGS = ["-W", "-n", "--keep-going"]  # os mesmos do Makefile (BOOK_FLAGS)
 
 # O tokenizador funciona sem internet quando o cache local existe.
 if TIKTOKEN_CACHE.is_dir():
@@ -27,3 +30,32 @@ def spam_zip():
     if not SPAM_ZIP.is_file():
         pytest.skip(f"espelho do dataset ausente: {SPAM_ZIP}")
     return SPAM_ZIP
+
+
+# O livro é construído uma vez por sessão de testes (alguns minutos): test_book, os testes no
+# navegador e os de páginas de demonstração leem o mesmo HTML.
+@pytest.fixture(scope="session")
+def built_book(tmp_path_factory):
+    if not SPAM_ZIP.is_file():
+        pytest.skip("espelho do dataset ausente")
+    out = tmp_path_factory.mktemp("book")
+    env = {
+        **os.environ,
+        "TIKTOKEN_CACHE_DIR": str(TIKTOKEN_CACHE),
+        "LLMDEFINITIONS_SPAM_ZIP": str(SPAM_ZIP),
+        "LLMDEFINITIONS_MODELS_DIR": str(out / "sem-pesos"),  # nenhum peso: modo de demonstração automático
+        "HF_HUB_OFFLINE": "1",
+        "MPLBACKEND": "Agg",
+        # O modelo de demonstração é minúsculo: com uma thread ele roda várias vezes mais rápido
+        # numa máquina de 2 núcleos (medido), e o CI fica bem abaixo de 20 minutos.
+        "OMP_NUM_THREADS": "1",
+    }
+    env.pop("LLMDEFINITIONS_DEMO", None)
+    jb = Path(sys.executable).with_name("jupyter-book")
+    result = subprocess.run(
+        [str(jb), "build", "book", "--path-output", str(out), *BOOK_FLAGS],
+        cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=1500,
+    )
+    log = result.stdout + result.stderr
+    assert result.returncode == 0, log[-6000:]
+    return out / "_build" / "html", log

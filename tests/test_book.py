@@ -6,18 +6,11 @@
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
-import sys
-from pathlib import Path
 
-import pytest
 import yaml
 
-from tests.conftest import REPO_ROOT, SPAM_ZIP, TIKTOKEN_CACHE
-
-BOOK_FLAGS = ["-W", "-n", "--keep-going"]  # os mesmos do Makefile (BOOK_FLAGS)
+from tests.conftest import REPO_ROOT
 
 
 def toc_files() -> list[str]:
@@ -52,33 +45,6 @@ def solution_lines() -> set[str]:
                 secret.update(line.strip() for line in block.splitlines() if len(line.strip()) >= 25)
             public.update(line.strip() for line in _SECRET_BLOCK.sub("", source).splitlines())
     return secret - public
-
-
-@pytest.fixture(scope="module")
-def built_book(tmp_path_factory):
-    if not SPAM_ZIP.is_file():
-        pytest.skip("espelho do dataset ausente")
-    out = tmp_path_factory.mktemp("book")
-    env = {
-        **os.environ,
-        "TIKTOKEN_CACHE_DIR": str(TIKTOKEN_CACHE),
-        "LLMDEFINITIONS_SPAM_ZIP": str(SPAM_ZIP),
-        "LLMDEFINITIONS_MODELS_DIR": str(out / "sem-pesos"),  # nenhum peso: modo de demonstração automático
-        "HF_HUB_OFFLINE": "1",
-        "MPLBACKEND": "Agg",
-        # O modelo de demonstração é minúsculo: com uma thread ele roda várias vezes mais rápido
-        # numa máquina de 2 núcleos (medido), e o CI fica bem abaixo de 20 minutos.
-        "OMP_NUM_THREADS": "1",
-    }
-    env.pop("LLMDEFINITIONS_DEMO", None)
-    jb = Path(sys.executable).with_name("jupyter-book")
-    result = subprocess.run(
-        [str(jb), "build", "book", "--path-output", str(out), *BOOK_FLAGS],
-        cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=1500,
-    )
-    log = result.stdout + result.stderr
-    assert result.returncode == 0, log[-6000:]
-    return out / "_build" / "html", log
 
 
 def test_every_toc_page_is_rendered(built_book):
