@@ -22,6 +22,7 @@ import json
 import os
 import platform
 import re
+import resource
 import sys
 import tempfile
 import time
@@ -66,7 +67,10 @@ def run_notebook(path: Path, workdir: Path) -> dict:
                 cell_times.append(round(time.perf_counter() - cell_start, 3))
     finally:
         os.chdir(previous)
-    return {"seconds": round(time.perf_counter() - start, 2), "cell_seconds": cell_times, "error": error}
+    seconds = round(time.perf_counter() - start, 2)
+    # Pico de memória residente do processo até aqui (em Linux, ru_maxrss vem em kB).
+    peak_rss_mb = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+    return {"seconds": seconds, "cell_seconds": cell_times, "peak_rss_mb": peak_rss_mb, "error": error}
 
 
 def machine_description() -> dict:
@@ -90,12 +94,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("names", nargs="*", help="notebooks (sem .ipynb); padrão: todos")
     parser.add_argument("--json", type=Path, help="onde gravar os resultados")
     parser.add_argument("--note", default="", help="observação gravada junto (ex.: qual checkpoint)")
+    parser.add_argument("--threads", type=int, default=None, help="torch.set_num_threads (padrão do torch se omitido)")
     args = parser.parse_args(argv)
     os.environ.setdefault("MPLBACKEND", "Agg")
     sys.path.insert(0, str(REPO_ROOT))
+    sys.path.insert(0, str(REPO_ROOT / "benchmarks"))
+    from versao import code_version
+
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
 
     paths = [NOTEBOOKS_DIR / f"{name}.ipynb" for name in args.names] or sorted(NOTEBOOKS_DIR.glob("*.ipynb"))
-    results = {"machine": machine_description(), "note": args.note, "notebooks": {}}
+    results = {"machine": machine_description(), "code": code_version(), "threads": args.threads,
+               "note": args.note, "notebooks": {}}
     # Uma pasta para todos, em ordem, como na construção do livro: o que um notebook grava
     # (dados divididos, escolhas feitas na validação) fica para os seguintes.
     workdir = Path(tempfile.mkdtemp(prefix="notebooks-"))
