@@ -41,18 +41,34 @@ class SourceCode:
         return str(self)
 
     def _repr_html_(self) -> str:  # JupyterLab, Colab e o livro
-        return f"<div><p><code>{html.escape(self.header)}</code></p>{_highlight_html(self.code)}</div>"
+        return (
+            f'<div style="{_BOX_CSS}"><div style="{_HEADER_CSS}">{html.escape(self.header)}</div>'
+            f'<pre style="{_CODE_CSS}">{_highlight_html(self.code)}</pre></div>'
+        )
+
+
+# O bloco define o próprio fundo e a cor de cada token (estilos embutidos, sem CSS externo): fica igual
+# no JupyterLab claro ou escuro, no Colab e no livro. O estilo "xcode" do pygments, sobre fundo branco,
+# tem contraste >= 4,5:1 (WCAG AA) em todas as cores (conferido em tests/test_source.py).
+# `white-space:pre` + rolagem lateral: linhas longas não quebram a indentação do Python.
+_PYGMENTS_STYLE = "xcode"
+_BOX_CSS = "margin:0.5em 0;border:1px solid #d0d7de;border-radius:6px;overflow:hidden;background:#fff;color:#000"
+_HEADER_CSS = "padding:4px 10px;background:#eef1f4;color:#24292f;font:12px monospace;border-bottom:1px solid #d0d7de"
+_CODE_CSS = (
+    "margin:0;padding:8px 10px;border:0;background:#fff;color:#000;"
+    "white-space:pre;overflow-x:auto;font-family:monospace;font-size:13px;line-height:1.4"
+)
 
 
 def _highlight_html(code: str) -> str:
-    """Código Python colorido em HTML com estilos embutidos (funciona sem CSS externo)."""
+    """Código Python em HTML, com a cor de cada token num `style` embutido."""
     try:
         from pygments import highlight
         from pygments.formatters import HtmlFormatter
         from pygments.lexers import PythonLexer
-    except ImportError:  # sem pygments: texto sem cores, mas legível
-        return f"<pre>{html.escape(code)}</pre>"
-    formatter = HtmlFormatter(noclasses=True, style="default", cssstyles="padding:8px;overflow-x:auto")
+    except ImportError:  # sem pygments: texto sem cores (preto no branco), mas legível
+        return html.escape(code)
+    formatter = HtmlFormatter(noclasses=True, nowrap=True, style=_PYGMENTS_STYLE)  # só os <span> coloridos
     return highlight(code, PythonLexer(), formatter)
 
 
