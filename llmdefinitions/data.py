@@ -20,7 +20,8 @@ import zlib
 from pathlib import Path
 
 import pandas as pd
-from tqdm import tqdm
+
+from .progress import tqdm
 
 __all__ = [
     "CLASS_NAMES",

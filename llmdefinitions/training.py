@@ -7,11 +7,11 @@ import io
 import torch
 import torch.nn.functional as F
 from matplotlib.figure import Figure
-from tqdm.auto import tqdm
 
 from .classifier import classification_logits
 from .course import demo_tag
 from .features import _EvalMode
+from .progress import tqdm
 
 __all__ = [
     "calc_loss_batch",
