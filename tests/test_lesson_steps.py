@@ -22,6 +22,12 @@ CODE_STEPS: dict[str, list[str]] = {
         "show_source(SpamDataset)", "SpamDataset(val_df, tokenizer, max_length=train_dataset.max_length)",
         "show_source(create_dataloaders)", "show_source(pad_batch)", 'padding="dynamic"',
         "deduplicar = False", "max_length = 1024",
+        # auxiliares internas e funções chamadas: mostradas antes do uso
+        "show_source(data._download_first_available)", "show_source(data._download)",
+        "show_source(data._extract_verified)", "show_source(course_data_file)", "show_source(demo_tag)",
+        "show_source(format_pt)", "show_source(count_duplicate_messages)", "show_source(drop_duplicate_messages)",
+        "show_source(count_shared_messages)", "show_source(encode_labels)", "show_source(prepare_course_data)",
+        "show_source(split_spam_frame)", "show_source(get_tokenizer)",
     ],
     "02_gpt2_pretreinado": [
         "BASE_CONFIG.update(model_configs[CHOOSE_MODEL])", 'with torch.device("meta")',
@@ -35,12 +41,18 @@ CODE_STEPS: dict[str, list[str]] = {
         "show_source(generate_text_simple)", 'text_1 = "Every effort moves you"',
         "Is the following text 'spam'? Answer with 'yes' or 'no':", "max_new_tokens=23",
         "Acurácia zero-shot", "OUTRO_MODELO = None",
+        "show_source(get_device)", "show_source(weights._offline_reason)", "show_source(weights._download_file)",
+        "show_source(weights.read_checkpoint)", "show_source(weights._normalize_keys)",
+        "show_source(weights._to_model_names)", "show_source(demo_forced)", "show_source(config_from_settings)",
+        "show_source(count_parameters)", "show_source(generate)",
+        "text_2_aula = text_2 + \" Answer with 'yes' or 'no'.\"",
     ],
     "03_abordagem1_embeddings": [
         "show_source(GPTModel.hidden_states)", "show_source(extract_features)", "show_source(features._pool)",
         'extract_features(model, train_dataset, device, pooling="last")', "RandomForestClassifier(random_state=123",
         "clf.score(X_test, y_test)", 'pooling="mean"', "LogisticRegression(", "max_length=posicao + 1",
         "n_arvores = 5", "fracao = 0.05", "TfidfVectorizer()",
+        "show_source(features._as_dataset)", "show_source(features._EvalMode)", "show_source(features._store_rows)",
     ],
     "04_abordagem2_cabeca": [
         "for param in model.parameters():\n    param.requires_grad = False",
@@ -95,14 +107,16 @@ PROSE_STEPS: dict[str, list[str]] = {
     "01_dados": [
         "**Tempo estimado:**", "publicada em 2011", "Raschka", "### Experimente", "## Autoavaliação",
         "<details><summary>Resposta</summary>", "a si mesmo e os tokens anteriores",
+        "**Esta tarefa precisa do conjunto de dados real.**", "montada **antes** do pré-treino",
     ],
     "02_gpt2_pretreinado": [
         "**Tempo estimado:**", "548 MB", "A máscara causal à vista", "Raschka, cap. 6", "### Experimente",
-        "## Autoavaliação", "<details><summary>Resposta</summary>",
+        "## Autoavaliação", "<details><summary>Resposta</summary>", "No **modo de\ndemonstração** não dá para observar isso",
+        "A aula usa uma variação",
     ],
     "03_abordagem1_embeddings": [
         "**Tempo estimado:**", "### Experimente", "## Autoavaliação", "<details><summary>Resposta</summary>",
-        "cada token só enxerga a si mesmo e os anteriores",
+        "cada token só enxerga a si mesmo e os anteriores", "em **cada divisão** de cada\nárvore",
     ],
     "04_abordagem2_cabeca": [
         "**Tempo estimado:**", "a softmax é opcional", "atenção causal", "StandardScaler", "controlada por `C`",

@@ -45,7 +45,7 @@ CELL_TIMEOUT_S = 600
 
 # O que cada notebook precisa imprimir para provar que rodou no caminho completo (modo "real").
 REAL_MODE_MARKERS = {
-    "01_dados": ["Leitura correta: 5574 mensagens", "Leitura ingênua: 5572 mensagens", "130 lotes de treino"],
+    "01_dados": ["Leitura correta: 5.574 mensagens", "Leitura ingênua: 5.572 mensagens", "130 lotes de treino"],
     **{name: ["Modo de execução: real", "Treino: 1045 | Validação: 149 | Teste: 300"] for name in NOTEBOOKS[1:]},
     "04_abordagem2_cabeca": ["Modo de execução: real", "Treino: 1045 | Validação: 149 | Teste: 300",
                              "Mesma cabeça inicial: True", "Taxa escolhida pela validação"],
