@@ -54,14 +54,14 @@ from .lora import (
 )
 from .memory import MemoryEstimate, estimate_finetune_memory, estimate_lora_memory
 from .model import GPTModel
-from .model_card import write_model_card
+from .model_card import describe_data, write_model_card
 from .source import SourceCode, show_source
 from .tokenizer import END_OF_TEXT, PAD_TOKEN_ID, get_tokenizer, text_to_token_ids, token_ids_to_text
 from .training import (
     calc_accuracy_loader, calc_loss_batch, calc_loss_loader, evaluate_model, plot_values,
     train_classifier_simple,
 )
-from .uncertainty import format_accuracy_with_interval, wilson_interval
+from .uncertainty import format_accuracy_with_interval, format_pt, wilson_interval
 from .user_data import (
     LabelMapping, UserDataError, course_portuguese_sample_path, load_text_classification_file,
 )

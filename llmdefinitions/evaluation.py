@@ -8,9 +8,13 @@ import torch
 from .classifier import classification_logits
 from .tokenizer import PAD_TOKEN_ID
 
-__all__ = ["CLASS_NAMES_PT", "classify_review", "predict", "confusion_table", "report", "misclassified"]
+__all__ = ["CLASS_NAMES_PT", "CLASS_NAMES_LECTURE", "classify_review", "predict", "confusion_table", "report",
+           "misclassified"]
 
+# Os nomes das classes 0 e 1. `classify_review` devolve os da aula, em inglês ("not spam" é o
+# "não spam" das tabelas); a matriz de confusão, o relatório e a lista de erros usam os em português.
 CLASS_NAMES_PT = ("não spam", "spam")
+CLASS_NAMES_LECTURE = ("not spam", "spam")
 
 
 def _encode_for_model(text: str, tokenizer, context_length: int, max_length, pad_token_id: int) -> list[int]:
@@ -25,7 +29,8 @@ def _encode_for_model(text: str, tokenizer, context_length: int, max_length, pad
 @torch.inference_mode()
 def classify_review(text, model, tokenizer, device, max_length=None, pad_token_id=PAD_TOKEN_ID,
                     token_position: str = "last_real") -> str:
-    """Classifica um texto: devolve `"spam"` ou `"not spam"`.
+    """Classifica um texto: devolve `"spam"` ou `"not spam"` (os nomes da aula, em inglês;
+    `"not spam"` é a classe 0, "não spam" nas tabelas do curso).
 
     `max_length` (por exemplo, o do dataset de treino) trunca o texto e o completa com
     padding, como no treino; `None` usa o texto inteiro (até o contexto do modelo).
@@ -35,7 +40,7 @@ def classify_review(text, model, tokenizer, device, max_length=None, pad_token_i
     ids = _encode_for_model(text, tokenizer, context_length, max_length, pad_token_id)
     input_tensor = torch.tensor([ids], device=device)
     logits = classification_logits(model, input_tensor, token_position, pad_token_id)
-    return "spam" if logits.argmax(dim=-1).item() == 1 else "not spam"
+    return CLASS_NAMES_LECTURE[logits.argmax(dim=-1).item()]
 
 
 @torch.inference_mode()
@@ -63,11 +68,24 @@ def confusion_table(y_true, y_pred) -> pd.DataFrame:
 
 
 def report(y_true, y_pred) -> str:
-    """Precisão, revocação e F1 por classe (`classification_report` do scikit-learn)."""
+    """Precisão, revocação e F1 por classe, em português (as contas são as do
+    `classification_report` do scikit-learn; os números saem com vírgula decimal)."""
     from sklearn.metrics import classification_report
 
-    return classification_report(y_true, y_pred, labels=[0, 1], target_names=list(CLASS_NAMES_PT),
-                                 digits=3, zero_division=0)
+    from .uncertainty import format_pt
+
+    scores = classification_report(y_true, y_pred, labels=[0, 1], target_names=list(CLASS_NAMES_PT),
+                                   output_dict=True, zero_division=0)
+    rows = {**{name: scores[name] for name in CLASS_NAMES_PT}, "média das classes": scores["macro avg"]}
+    table = pd.DataFrame({
+        "precisão": [row["precision"] for row in rows.values()],
+        "revocação": [row["recall"] for row in rows.values()],
+        "F1": [row["f1-score"] for row in rows.values()],
+        "mensagens": [int(row["support"]) for row in rows.values()],
+    }, index=list(rows), dtype=object)
+    accuracy = np.mean(np.asarray(y_true) == np.asarray(y_pred))
+    return (format_pt(table, 3).to_string()
+            + f"\n\nacurácia: {format_pt(accuracy, 3)} ({format_pt(len(y_true))} mensagens)")
 
 
 def misclassified(df: pd.DataFrame, y_pred) -> pd.DataFrame:

@@ -49,6 +49,7 @@ from .lora import apply_lora
 from .model import GPTModel
 from .tokenizer import PAD_TOKEN_ID, get_tokenizer
 from .training import calc_accuracy_loader, train_classifier_simple
+from .uncertainty import format_pt
 from .weights import GPT2DownloadError, download_and_load_gpt2, load_weights_into_gpt
 
 __all__ = [
@@ -180,7 +181,10 @@ class Experiment:
     def describe(self) -> str:
         """Resumo curto da configuração, para a tabela."""
         blocks = self.resolved_trainable_blocks()
-        parts = [self.model_size.split(" ")[0], "pesos aleatórios" if not self.pretrained else "pré-treinado",
+        from .course import _state  # o modelo carregado nesta sessão: "real" ou "demo"
+
+        start = "pré-treinado" if _state.get("model") != "demo" else "modelo de demonstração (aleatório)"
+        parts = [self.model_size.split(" ")[0], "pesos aleatórios" if not self.pretrained else start,
                  f"token {self.token}", "todas as camadas" if blocks == "all" else f"{blocks} bloco(s)"]
         if self.uses_lora:
             parts.append(f"LoRA r={self.lora_rank} α={self.lora_alpha} em {self.lora_blocks}")
@@ -818,8 +822,8 @@ def run_experiments(experiments, data=None, lab: ExperimentLab | None = None, pr
             on_row(index, result)
         if progress:
             status = f"{result.skipped}" if result.skipped else (
-                f"teste {result.test_acc:.1%}, {result.total_s:.1f} s"
-                + (f" (passada congelada {result.frozen_s:.1f} s)" if result.frozen_s >= 0.05 else ""))
+                f"teste {format_pt(result.test_acc, 1, percent=True)}, {format_pt(result.total_s, 1)} s"
+                + (f" (passada congelada {format_pt(result.frozen_s, 1)} s)" if result.frozen_s >= 0.05 else ""))
             print(f"[{index}/{len(experiments)}] {exp.name}: {status}", flush=True)
     return pd.DataFrame(rows).set_index("name")
 

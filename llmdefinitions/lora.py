@@ -1,7 +1,7 @@
 """LoRA (*Low-Rank Adaptation*) escrito à mão, em PyTorch puro.
 
 Ajustar uma camada linear inteira muda a matriz de pesos W (saída x entrada). A ideia do
-LoRA (Hu et al., 2021, https://arxiv.org/abs/2106.09685) é deixar W congelada e aprender só
+LoRA (Hu et al., ICLR 2022, https://arxiv.org/abs/2106.09685) é deixar W congelada e aprender só
 uma correção de posto baixo:
 
     W_efetiva = W + (alpha / rank) * B @ A,   A: (rank x entrada),  B: (saída x rank)
@@ -12,7 +12,7 @@ que o original; o treino só afasta B de zero aos poucos.
 
 Depois do treino, B @ A pode ser somado a W (`merge`): a inferência volta a ter o custo do
 modelo original. E como só A e B mudaram, basta salvar essas matrizes (`save_lora`): um
-arquivo de kilobytes em vez dos ≈ 548 MB do GPT-2 small.
+arquivo de quilobytes em vez dos ≈ 548 MB do GPT-2 small.
 """
 
 from __future__ import annotations

@@ -9,19 +9,50 @@ from __future__ import annotations
 import datetime as _dt
 from pathlib import Path
 
-__all__ = ["write_model_card"]
+from .uncertainty import format_pt
 
-DEFAULT_DATA = (
-    "SMS Spam Collection v.1 (Almeida, Hidalgo e Yamakami, 2011): 5.574 SMS em inglês, "
-    "4.827 legítimos e 747 spam, coletados no Reino Unido e em Singapura por volta de 2010. "
-    "Balanceado por subamostragem (747 + 747) e dividido em 70% / 10% / 20%."
+__all__ = ["describe_data", "write_model_card"]
+
+REAL_DATA_SOURCE = (
+    "SMS Spam Collection v.1 da UCI (Almeida, Gómez Hidalgo e Yamakami, 2011): 5.574 SMS em inglês, "
+    "4.827 legítimos e 747 spam, coletados no Reino Unido e em Singapura por volta de 2010."
 )
+SAMPLE_DATA_SOURCE = (
+    "Amostra do curso (modo de demonstração): 200 SMS em inglês escritos para o curso, 120 legítimos "
+    "e 80 spam; NÃO é a SMS Spam Collection da UCI."
+)
+DEFAULT_DATA = "(não informado: passe `data=describe_data(train_df, val_df, test_df)`)"
+
+
+def _class_counts(df) -> tuple[int, int]:
+    labels = df["Label"].tolist()
+    return sum(1 for y in labels if y in (0, "ham")), sum(1 for y in labels if y in (1, "spam"))
+
+
+def describe_data(train_df, val_df, test_df, sample: bool | None = None) -> str:
+    """O parágrafo "Dados" do model card, com as contagens dos conjuntos realmente usados.
+
+    `sample`: se os dados são a amostra de demonstração do curso; `None` pergunta ao pacote
+    o que `prepare_course_data` leu nesta sessão.
+    """
+    if sample is None:
+        from .course import _state  # o que prepare_course_data leu nesta sessão: "real" ou "demo"
+
+        sample = _state.get("data") == "demo"
+    parts = {"treino": train_df, "validação": val_df, "teste": test_df}
+    ham, spam = (sum(counts) for counts in zip(*(_class_counts(df) for df in parts.values())))
+    sizes = " / ".join(f"{format_pt(len(df))} ({name})" for name, df in parts.items())
+    return (
+        f"{SAMPLE_DATA_SOURCE if sample else REAL_DATA_SOURCE} Usados aqui, depois do balanceamento por "
+        f"subamostragem dos legítimos: {format_pt(ham)} legítimos + {format_pt(spam)} spam = "
+        f"{format_pt(ham + spam)} mensagens, divididas em {sizes}."
+    )
 DEFAULT_LIMITATIONS = (
     "Só inglês, e SMS de mais de uma década atrás: golpes atuais (PIX, links encurtados, "
     "WhatsApp) e outras línguas não estão representados.",
     "O conjunto balanceado (50% spam) não reflete a proporção real; em produção a precisão "
     "para spam tende a ser menor do que a medida aqui.",
-    "O teste tem poucas centenas de mensagens: diferenças de 1 a 2 pontos de acurácia não são significativas.",
+    "O teste é pequeno (o tamanho está em Dados): diferenças de 1 a 2 pontos de acurácia estão dentro do ruído.",
 )
 DEFAULT_RISKS = (
     "Mensagens legítimas de pequenos comércios, de pessoas que escrevem com abreviações ou "
@@ -41,7 +72,7 @@ def write_model_card(path=None, *, model_name: str, approach: str, metrics: dict
                      intended_use: str = "Material didático: classificar SMS em inglês como spam ou não spam.",
                      demo: bool = False) -> str:
     """Monta o model card; se `path` for dado, também grava o arquivo. Devolve o Markdown."""
-    metric_rows = "\n".join(f"| {name} | {value:.2%} |" for name, value in metrics.items())
+    metric_rows = "\n".join(f"| {name} | {format_pt(value, 2, percent=True)} |" for name, value in metrics.items())
     training_rows = "\n".join(f"- **{k}**: {v}" for k, v in (training or {}).items())
     warning = (
         "\n> **ATENÇÃO — modo de demonstração:** modelo de pesos aleatórios; as métricas abaixo "

@@ -1,4 +1,5 @@
-"""Quanto confiar numa acurácia medida em poucos exemplos: o intervalo de Wilson.
+"""Quanto confiar numa acurácia medida em poucos exemplos (o intervalo de Wilson), e como
+escrever os números em português (`format_pt`: vírgula decimal, ponto de milhar).
 
 Uma acurácia de 80% em 10 mensagens e 80% em 1.000 mensagens não dizem a mesma coisa.
 Cada mensagem de teste é um "acerto ou erro"; com `n` mensagens, a acurácia medida varia
@@ -15,9 +16,43 @@ onde p = acertos / n e z é o quantil da normal (1,96 para 95%).
 from __future__ import annotations
 
 import math
+from numbers import Integral, Real
 from statistics import NormalDist
 
-__all__ = ["wilson_interval", "format_accuracy_with_interval"]
+__all__ = ["wilson_interval", "format_accuracy_with_interval", "format_pt"]
+
+
+def format_pt(value, decimals: int = 1, percent: bool = False, scientific: bool = False):
+    """Um número escrito em português: vírgula decimal e ponto de milhar.
+
+    `format_pt(124439808)` -> `"124.439.808"`; `format_pt(0.9567, 2, percent=True)` ->
+    `"95,67%"`; `format_pt(3.14159, 2)` -> `"3,14"`; `format_pt(4.7e-07, 1, scientific=True)` ->
+    `"4,7e-07"`. Inteiros saem sem casas decimais (a menos que `percent`); `None` e NaN saem
+    como `"—"`; textos passam sem mudança; um tensor de um elemento vira o seu número. Com uma
+    `Series` ou um `DataFrame` do pandas, formata cada valor (para mostrar tabelas).
+    """
+    if hasattr(value, "columns"):  # DataFrame: coluna a coluna
+        return value.apply(lambda column: column.map(lambda v: format_pt(v, decimals, percent, scientific)))
+    if hasattr(value, "map") and hasattr(value, "index"):  # Series
+        return value.map(lambda v: format_pt(v, decimals, percent, scientific))
+    if value is None or isinstance(value, str):
+        return "—" if value is None else value
+    if hasattr(value, "item") and not isinstance(value, Real):  # tensor de um elemento
+        value = value.item()
+    if isinstance(value, bool) or not isinstance(value, Real):
+        raise TypeError(f"format_pt formata números, mas recebeu {type(value).__name__}: {value!r}.")
+    if math.isnan(value):
+        return "—"
+    if percent:
+        value = 100 * value
+    if scientific:
+        text = f"{value:.{decimals}e}"
+    elif isinstance(value, Integral):
+        text = f"{int(value):,}"
+    else:
+        text = f"{value:,.{decimals}f}"
+    text = text.replace(",", "\x00").replace(".", ",").replace("\x00", ".")  # 1,234.5 -> 1.234,5
+    return text + ("%" if percent else "")
 
 
 def _z_value(confidence: float) -> float:
@@ -46,10 +81,6 @@ def wilson_interval(successes: int, n: int, confidence: float = 0.95) -> tuple[f
     return low, high
 
 
-def _percent(value: float, decimals: int) -> str:
-    return f"{100 * value:.{decimals}f}".replace(".", ",") + "%"
-
-
 def format_accuracy_with_interval(accuracy: float, n: int, confidence: float = 0.95, decimals: int = 1) -> str:
     """Acurácia com o intervalo de Wilson, em português: `"92,3% (IC 95%: 84,2%–96,4%, n=78)"`.
 
@@ -66,5 +97,5 @@ def format_accuracy_with_interval(accuracy: float, n: int, confidence: float = 0
         )
     low, high = wilson_interval(successes, n, confidence)
     level = f"{100 * confidence:g}".replace(".", ",")
-    return (f"{_percent(accuracy, decimals)} (IC {level}%: {_percent(low, decimals)}–"
-            f"{_percent(high, decimals)}, n={n})")
+    return (f"{format_pt(accuracy, decimals, percent=True)} (IC {level}%: {format_pt(low, decimals, percent=True)}–"
+            f"{format_pt(high, decimals, percent=True)}, n={format_pt(n)})")

@@ -90,7 +90,7 @@ class LabelMapping:
         """Resumo em português: colunas usadas, mapeamento e contagens."""
         separator = "TAB" if self.delimiter == "\t" else repr(self.delimiter)
         lines = [
-            f"{self.path}: {self.n_rows} linhas (separador {separator}, codificação {self.encoding}).",
+            f"{Path(self.path).name}: {self.n_rows} linhas (separador {separator}, codificação {self.encoding}).",
             f"Texto na coluna {self.text_column!r}, rótulo na coluna {self.label_column!r}.",
             f"1 = {self.positive!r} ({self.counts[self.positive]} linhas); "
             f"0 = {self.negative!r} ({self.counts[self.negative]} linhas). Motivo: {self.rule}.",

@@ -40,3 +40,21 @@ def test_bad_inputs():
         format_accuracy_with_interval(92.3, 78)
     with pytest.raises(ValueError, match="número inteiro de acertos"):
         format_accuracy_with_interval(0.5, 7)
+
+
+def test_format_pt_writes_numbers_in_portuguese():
+    import numpy as np
+    import pandas as pd
+
+    from llmdefinitions import format_pt
+
+    assert format_pt(124_439_808) == "124.439.808"
+    assert format_pt(np.int64(1234)) == "1.234"
+    assert format_pt(0.9567, 2, percent=True) == "95,67%"
+    assert format_pt(1234.56, 1) == "1.234,6"
+    assert format_pt(float("nan")) == "—" and format_pt(None) == "—" and format_pt("x") == "x"
+    table = format_pt(pd.DataFrame({"acc": [0.5, 0.25], "n": [1000, 2]}), 1)
+    assert table["acc"].tolist() == ["0,5", "0,2"] and table["n"].tolist() == ["1.000", "2"]
+    with pytest.raises(TypeError, match="formata números"):
+        format_pt(True)
+    assert format_pt(4.77e-7, 2, scientific=True) == "4,77e-07"
