@@ -17,7 +17,7 @@ LINKCHECK_FLAGS ?=
 
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: install book test test-minimo bench release linkcheck dist clean
+.PHONY: install lab book test test-minimo test-colab bench release linkcheck dist clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,11 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	touch $@
 
 install: $(VENV)/.installed
+
+# Alternativa ao bloco de instalação dos alunos (README, "Para alunos"): instala tudo em .venv
+# (o mesmo `make install`, que inclui o extra `aluno`) e abre o JupyterLab nos notebooks.
+lab: install
+	$(BIN)/jupyter lab notebooks/
 
 book: install
 	$(BIN)/jupyter-book build book $(BOOK_FLAGS)
@@ -48,6 +53,15 @@ linkcheck: install
 # Um segundo ambiente (.venv-minimo) com as versões MÍNIMAS do pyproject.toml: testes do pacote e um notebook.
 test-minimo: install
 	$(BIN)/python tools/lower_bounds.py --venv .venv-minimo --torch "$(TORCH_SPEC)"
+
+# A pilha do Google Colab (Python 3.13, torch 2.11, numpy 2.1.3, pandas 2.2.3, transformers 5.15,
+# ipywidgets 7.7.1, notebook 6.5.7) num ambiente à parte, fora do repositório (COLAB_VENV): testes do
+# pacote e notebooks 01-07; grava benchmarks/results/colab-stack-py313.json. NÃO roda no .ci/run:
+# baixa o torch CUDA do PyPI (vários GB) e leva muitos minutos. Precisa do Python 3.13 (COLAB_PYTHON).
+COLAB_PYTHON ?= $(HOME)/.pyenv/versions/3.13.0/bin/python
+COLAB_VENV ?= ../venv-colab
+test-colab:
+	$(COLAB_PYTHON) tools/colab_stack.py --python "$(COLAB_PYTHON)" --venv "$(COLAB_VENV)"
 
 dist: install
 	rm -rf dist
