@@ -66,6 +66,7 @@ CODE_STEPS: dict[str, list[str]] = {
         "show_source(calc_accuracy_loader)", "show_source(train_classifier_simple)", "torch.optim.AdamW(",
         "weight_decay=0.1", "taxas_testadas = [5e-5, 1e-3]", 'Path("data/abordagem2_taxa.json").write_text(',
         "plot_values(", "texto[:1]", "lr_experimento = 1e-2",
+        "show_source(plot_values)", "show_source(_EvalMode)", "show_source(_kept_tokens)", "show_source(_store_rows)",
     ],
     "05_abordagem3_ultimo_bloco": [
         "for param in model.parameters():\n    param.requires_grad = False",
@@ -88,17 +89,23 @@ CODE_STEPS: dict[str, list[str]] = {
         "def vetores_com_padding(", 'paddings = {"sem padding": None', "tabela_padding = pd.DataFrame(",
         '"previsões que mudaram"', "tamanho_experimento = 40", "n_blocos = 2",
         "precompute_frozen_outputs(modelo_exp, ds, device, n_trainable_blocks=n_blocos)", "show_source(save_classifier)",
+        "show_source(_last_block_at_last_token)", "show_source(_attention_reordered)", "torch.allclose(",
+        "show_source(predict)", "show_source(confusion_table)", "show_source(report)", "show_source(misclassified)",
     ],
     "06_comparacao": [
         "show_source(advance_frozen_outputs)", 'Path("data/abordagem2_taxa.json")', 'escolha["taxa_escolhida"]',
         "lr2 = max(candidatas, key=", "features_from_frozen(", "prepare_last_block(base_model",
-        "100 / len(test_df)", "tempo_congelado / tempo_total", "proporcao_spam = 747 / 5572",
+        "100 / len(test_df)", "tempo_congelado / tempo_total", "proporcao_spam = 747 / 5574",
         "n_parametros = 1_558_000_000", "TfidfVectorizer(ngram_range=(1, 2))", "show_source(estimate_finetune_memory)",
+        "show_source(features_from_frozen)", "show_source(_blocks_between)", "show_source(_hidden_batches)",
+        "show_source(write_model_card)", "describe_data(train_df, val_df, test_df)",
     ],
     "07_laboratorio": [
         "show_source(ExperimentLab.run)", "show_source(LoRALinear)", "run_experiments(linhas, lab=lab)",
         "merge_lora(", "save_lora(", "RODAR_LINHAS_LENTAS = False", 'if ARQUIVO is None and "google.colab" in sys.modules',
         "files.upload()", "load_text_classification_file(", "format_accuracy_with_interval(",
+        "show_source(run_experiments)", "show_source(apply_lora)", "show_source(merge_lora)", "show_source(save_lora)",
+        "show_source(wilson_interval)", "show_source(format_accuracy_with_interval)",
     ],
 }
 
@@ -124,16 +131,19 @@ PROSE_STEPS: dict[str, list[str]] = {
         "## Autoavaliação", "<details><summary>Resposta</summary>", "*weight decay*", "**época**",
     ],
     "05_abordagem3_ultimo_bloco": [
-        "**Tempo estimado:**", "**LayerNorm**", "95,67%", "no computador da aula", "weights_only=True",
+        "**Tempo estimado:**", "**LayerNorm final**", "95,67%", "no computador da aula", "weights_only=True",
         "PyTorch 2.6", "executar código arbitrário", "## 5.9 A posição lida e o *padding*: uma comparação justa",
         "Raschka", "95,00%", "78,33%", "98,33%", "não é um erro", "**frágil**", "### Experimente: outro *padding*",
         "### Experimente: treinar os dois últimos blocos", "## Autoavaliação", "<details><summary>Resposta</summary>",
+        "ch06/02_bonus_additional-experiments", "não está no livro impresso",
+        "como este notebook treina cerca de 20 vezes mais rápido",
     ],
     "06_comparacao": [
         "**Tempo estimado:**", "não mínimos quadrados", "### Experimente", "## Autoavaliação",
         "<details><summary>Resposta</summary>", "data/abordagem2_taxa.json",
     ],
-    "07_laboratorio": ["## 7.5 Seus próprios dados", "Wilson", "A100", "B começa em zero", "inglês"],
+    "07_laboratorio": ["## 7.5 Seus próprios dados", "Wilson", "A100", "B começa em zero", "inglês",
+                       "meia largura", "Hu et al., 2022"],
 }
 
 
