@@ -27,7 +27,7 @@ CODE_STEPS: dict[str, list[str]] = {
         "show_source(data._extract_verified)", "show_source(course_data_file)", "show_source(demo_tag)",
         "show_source(format_pt)", "show_source(count_duplicate_messages)", "show_source(drop_duplicate_messages)",
         "show_source(count_shared_messages)", "show_source(encode_labels)", "show_source(prepare_course_data)",
-        "show_source(split_spam_frame)", "show_source(get_tokenizer)",
+        "show_source(split_spam_frame)", "show_source(data.save_splits)", "show_source(get_tokenizer)",
     ],
     "02_gpt2_pretreinado": [
         "BASE_CONFIG.update(model_configs[CHOOSE_MODEL])", 'with torch.device("meta")',
@@ -44,7 +44,8 @@ CODE_STEPS: dict[str, list[str]] = {
         "show_source(get_device)", "show_source(weights._offline_reason)", "show_source(weights._download_file)",
         "show_source(weights.read_checkpoint)", "show_source(weights._normalize_keys)",
         "show_source(weights._to_model_names)", "show_source(demo_forced)", "show_source(config_from_settings)",
-        "show_source(count_parameters)", "show_source(generate)",
+        "show_source(count_parameters)", "show_source(generate)", "show_source(text_to_token_ids)",
+        "show_source(token_ids_to_text)",
         "text_2_aula = text_2 + \" Answer with 'yes' or 'no'.\"",
     ],
     "03_abordagem1_embeddings": [
