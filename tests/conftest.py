@@ -3,6 +3,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -43,7 +44,8 @@ def built_book(tmp_path_factory):
         **os.environ,
         "TIKTOKEN_CACHE_DIR": str(TIKTOKEN_CACHE),
         "LLMDEFINITIONS_SPAM_ZIP": str(SPAM_ZIP),
-        "LLMDEFINITIONS_MODELS_DIR": str(out / "sem-pesos"),  # nenhum peso: modo de demonstração automático
+        # Sem LLMDEFINITIONS_MODELS_DIR, como `make book`: os avisos do site citam a pasta padrão
+        # (gpt2/124M/), não um caminho desta máquina. Nenhum peso lá: modo de demonstração automático.
         "HF_HUB_OFFLINE": "1",
         "MPLBACKEND": "Agg",
         # O modelo de demonstração é minúsculo: com uma thread ele roda várias vezes mais rápido
@@ -51,6 +53,9 @@ def built_book(tmp_path_factory):
         "OMP_NUM_THREADS": "1",
     }
     env.pop("LLMDEFINITIONS_DEMO", None)
+    env.pop("LLMDEFINITIONS_MODELS_DIR", None)
+    if (REPO_ROOT / "notebooks" / "gpt2" / "124M").exists():
+        pytest.skip("notebooks/gpt2/124M existe: o livro não rodaria no modo de demonstração")
     jb = Path(sys.executable).with_name("jupyter-book")
     result = subprocess.run(
         [str(jb), "build", "book", "--path-output", str(out), *BOOK_FLAGS],
@@ -59,3 +64,22 @@ def built_book(tmp_path_factory):
     log = result.stdout + result.stderr
     assert result.returncode == 0, log[-6000:]
     return out / "_build" / "html", log
+
+
+# Capturas de tela dos testes no navegador (site e JupyterLab): o fim do relatório do pytest diz
+# onde ficaram as desta sessão, para o mantenedor (e o CI, que guarda a pasta) encontrá-las.
+CAPTURAS_RAIZ = Path(os.environ.get("CAPTURAS_DIR") or REPO_ROOT / "_build" / "capturas")
+_INICIO_DA_SESSAO = time.time()
+
+
+def pytest_terminal_summary(terminalreporter):
+    if not CAPTURAS_RAIZ.is_dir():
+        return
+    novas: dict[Path, int] = {}
+    for imagem in CAPTURAS_RAIZ.rglob("*.png"):
+        if imagem.stat().st_mtime >= _INICIO_DA_SESSAO:
+            novas[imagem.parent] = novas.get(imagem.parent, 0) + 1
+    if novas:
+        terminalreporter.section("capturas de tela")
+        for pasta, quantas in sorted(novas.items()):
+            terminalreporter.write_line(f"{quantas} capturas em {pasta}")
