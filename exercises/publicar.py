@@ -6,7 +6,8 @@ repositório). Este script:
 1. (re)escreve nas fontes (`source/<atividade>/<notebook>.ipynb`) as duas primeiras células:
    a instalação do pacote `llmdefinitions` (só quando o notebook roda no Google Colab) e o selo
    "Abrir no Colab", que aponta para a versão do ALUNO (`exercises/release/...`);
-2. atualiza a tabela de links "Abrir no Colab" de `book/exercicios.md` (entre marcadores);
+2. atualiza a tabela de links "Abrir no Colab" de `book/exercicios.md` (entre marcadores), com o
+   tempo estimado de cada exercício, lido da linha "**Tempo estimado para resolver:**" do enunciado;
 3. gera a versão do aluno com `nbgrader generate_assignment "*" --force` (tira soluções e
    testes ocultos), que é publicada no repositório para os alunos abrirem no Colab.
 
@@ -78,11 +79,11 @@ def fonte_instalacao(url: str) -> str:
         "# Só no Google Colab: instala o pacote do curso. Em outros ambientes não faz nada.\n"
         "try:\n"
         "    import google.colab  # noqa: F401\n"
-        "    NO_COLAB = True\n"
+        "    EM_COLAB = True\n"
         "except ImportError:\n"
-        "    NO_COLAB = False\n"
+        "    EM_COLAB = False\n"
         "\n"
-        "if NO_COLAB:\n"
+        "if EM_COLAB:\n"
         f'    %pip install -q "git+{url}"'
     )
 
@@ -158,14 +159,28 @@ def _titulo(fonte: Path) -> str:
     return fonte.stem
 
 
+_TEMPO = re.compile(r"\*\*Tempo estimado para resolver:\*\* cerca de (\d+) minutos")
+
+
+def tempo_estimado(fonte: Path) -> int:
+    """Os minutos da linha "**Tempo estimado para resolver:** cerca de N minutos" do enunciado."""
+    for celula in nbformat.read(fonte, as_version=4).cells:
+        achado = _TEMPO.search(celula.source) if celula.cell_type == "markdown" else None
+        if achado:
+            return int(achado[1])
+    raise ErroDePublicacao(
+        f"{fonte.name}: o enunciado não tem a linha '**Tempo estimado para resolver:** cerca de N minutos'."
+    )
+
+
 def tabela_exercicios(pasta: Path = PASTA, raiz: Path = RAIZ) -> str:
     """A tabela de book/exercicios.md: um link do Colab por notebook da versão do aluno."""
-    linhas = [INICIO_TABELA, "", "| # | Exercício | Abrir | No livro |", "|---|---|---|---|"]
+    linhas = [INICIO_TABELA, "", "| # | Exercício | Tempo estimado | Abrir | No livro |", "|---|---|---|---|---|"]
     for numero, fonte in enumerate(notebooks_fonte(pasta), start=1):
         atividade = fonte.parent.name
         link = link_colab(f"exercises/release/{atividade}/{fonte.name}", raiz)
         linhas.append(
-            f"| {numero} | {_titulo(fonte)} | [Abrir no Colab]({link}) | "
+            f"| {numero} | {_titulo(fonte)} | {tempo_estimado(fonte)} min | [Abrir no Colab]({link}) | "
             f"[{atividade}](exercises/release/{atividade}/{fonte.name}) |"
         )
     return "\n".join(linhas + ["", FIM_TABELA])

@@ -1,8 +1,10 @@
 """Exercícios do nbgrader: enunciados em dia, nada de solução vazando e uma correção justa e que não engana.
 
-Rápido (sem nbgrader, num processo IPython): cada exercício com a solução do professor e duas
-soluções corretas independentes (ALTERNATIVAS, ALTERNATIVAS_2) ganha todos os pontos, e cada regra
-do enunciado (REGRAS) tem uma resposta errada que perde exatamente os pontos das células que a testam.
+Rápido (sem nbgrader, num processo IPython): cada exercício com a solução do professor, duas
+soluções corretas independentes (ALTERNATIVAS, ALTERNATIVAS_2) e outros idiomas aceitos (IDIOMAS:
+a função do pacote, pad_sequence...) ganha todos os pontos, e cada regra do enunciado (REGRAS) tem
+uma resposta errada que perde exatamente os pontos das células que a testam. Os exercícios 7 e 8
+fazem o mesmo em `tests/test_exercises_treino.py`.
 
 Completo: o ciclo do professor numa cópia temporária do curso, `generate_assignment` -> entregas
 de alunos fictícios -> `corrigir.py` (reparo, conferência, autograde em paralelo, devolutivas,
@@ -54,7 +56,7 @@ ANSI = re.compile(r"\x1b\[[0-9;]*m")
 ERRADAS = {
     "contar-compartilhadas": '''
 def contar_compartilhadas(a, b):
-    return len(a.merge(b, on="Text"))  # conta pares de linhas, não textos distintos
+    return len(a.merge(b, on=["Text", "Label"]))  # conta pares de linhas, não mensagens distintas
 ''',
     "dividir-sem-vazamento": '''
 def dividir_sem_vazamento(df, frac_treino=0.7, frac_validacao=0.1, semente=123):
@@ -125,7 +127,7 @@ def treinar_e_avaliar(X_treino, y_treino, X_teste, y_teste, semente=123):
     return clf, float(clf.score(X_teste, y_teste))
 ''',
     "estimar-memoria": '''
-ESTADOS_POR_PARAMETRO = {"adamw": 2, "adam": 2, "sgd_momento": 1, "sgd": 0}
+ESTADOS_POR_PARAMETRO = {"adamw": 2, "adam": 2, "sgd_momentum": 1, "sgd": 0}
 
 def estimar_memoria_gb(num_parametros, bytes_por_valor=4, otimizador="adamw", parametros_treinaveis=None):
     # Erro: ignora parametros_treinaveis (como se tudo fosse treinável).
@@ -137,7 +139,7 @@ def estimar_memoria_gb(num_parametros, bytes_por_valor=4, otimizador="adamw", pa
 ALTERNATIVAS = {
     "contar-compartilhadas": '''
 def contar_compartilhadas(a, b):
-    return int(pd.Series(a["Text"].unique()).isin(b["Text"]).sum())
+    return len(a[["Text", "Label"]].drop_duplicates().merge(b[["Text", "Label"]].drop_duplicates()))
 ''',
     "dividir-sem-vazamento": '''
 import numpy as np
@@ -230,7 +232,7 @@ def treinar_e_avaliar(X_treino, y_treino, X_teste, y_teste, semente=123):
 ''',
     "estimar-memoria": '''
 def estimar_memoria_gb(num_parametros, bytes_por_valor=4, otimizador="adamw", parametros_treinaveis=None):
-    estados = {"adam": 2, "adamw": 2, "sgd_momento": 1, "sgd": 0}
+    estados = {"adam": 2, "adamw": 2, "sgd_momentum": 1, "sgd": 0}
     if otimizador not in estados:
         raise ValueError("otimizador desconhecido")
     treinaveis = num_parametros if parametros_treinaveis is None else parametros_treinaveis
@@ -280,12 +282,12 @@ def _corpo_divisao(tabela, arredondar="int", balancear=True, rotulos='{"ham": 0,
     return linhas
 
 
-def _divisao_com_erro(**erro) -> str:
-    """Uma dividir_sem_vazamento que remove as repetições certo e depois erra como `erro` diz
-    (os argumentos de `_corpo_divisao`)."""
+def _divisao_com_erro(repetidas="['Text', 'Label']", **erro) -> str:
+    """Uma dividir_sem_vazamento que remove as repetições pelas colunas `repetidas` (certo: Text e
+    Label) e depois erra como `erro` diz (os argumentos de `_corpo_divisao`)."""
     return "\n".join([
         "def dividir_sem_vazamento(df, frac_treino=0.7, frac_validacao=0.1, semente=123):",
-        "    unicos = df.drop_duplicates(subset=['Text', 'Label'])",
+        f"    unicos = df.drop_duplicates(subset={repetidas})",
         *_corpo_divisao("unicos", **erro)])
 
 
@@ -294,8 +296,8 @@ def _divisao_com_erro(**erro) -> str:
 ALTERNATIVAS_2 = {
     "contar-compartilhadas": '''
 def contar_compartilhadas(a, b):
-    textos_b = set(b["Text"])
-    return sum(1 for texto in set(a["Text"]) if texto in textos_b)
+    mensagens_b = {(linha.Text, linha.Label) for linha in b.itertuples()}
+    return sum(1 for mensagem in {(linha.Text, linha.Label) for linha in a.itertuples()} if mensagem in mensagens_b)
 ''',
     "dividir-sem-vazamento": '''
 import numpy as np
@@ -400,7 +402,7 @@ def estimar_memoria_gb(num_parametros, bytes_por_valor=4, otimizador="adamw", pa
     match otimizador:
         case "adamw" | "adam":
             estados = 2
-        case "sgd_momento":
+        case "sgd_momentum":
             estados = 1
         case "sgd":
             estados = 0
@@ -421,12 +423,14 @@ print(f"Abordagem 3: {memoria_abordagem3_gb:.3f} GB")
 # pontos dessas células. As outras respostas do notebook ficam com a solução do professor.
 REGRAS = {
     "ex01_divisao": [
-        ("conta textos DISTINTOS (um texto repetido conta uma vez)", {"contar-compartilhadas": ERRADAS["contar-compartilhadas"]},
-         {"teste-contar-compartilhadas"}),
-        ("devolve um int", {"contar-compartilhadas": '''
+        ("conta mensagens DISTINTAS (uma mensagem repetida conta uma vez)",
+         {"contar-compartilhadas": ERRADAS["contar-compartilhadas"]}, {"teste-contar-compartilhadas"}),
+        ("uma mensagem é o par (Text, Label): o mesmo texto com outro rótulo é outra mensagem", {"contar-compartilhadas": '''
 def contar_compartilhadas(a, b):
-    return float(len(set(a["Text"]) & set(b["Text"])))
+    return len(set(a["Text"]) & set(b["Text"]))
 '''}, {"teste-contar-compartilhadas"}),
+        ("devolve um int", {"contar-compartilhadas": _trocar(
+            "contar-compartilhadas", "    return len(", "    return 1.0 * len(")}, {"teste-contar-compartilhadas"}),
         ("remove as repetições ANTES de balancear e dividir", {"dividir-sem-vazamento": ERRADAS["dividir-sem-vazamento"]},
          {"teste-balanceamento", "teste-vazamento"}),
         ("não altera o df recebido", {"dividir-sem-vazamento": "\n".join([
@@ -437,6 +441,11 @@ def contar_compartilhadas(a, b):
          {"dividir-sem-vazamento": _divisao_com_erro(arredondar="round")}, {"teste-formato"}),
         ("balanceia reduzindo as ham ao número de spam",
          {"dividir-sem-vazamento": _divisao_com_erro(balancear=False)}, {"teste-balanceamento"}),
+        ("todas as spam únicas ficam", {"dividir-sem-vazamento": _trocar(
+            "dividir-sem-vazamento", 'spam = unicos[unicos["Label"] == "spam"]', 'spam = unicos[unicos["Label"] == "spam"].iloc[1:]')},
+         {"teste-balanceamento"}),
+        ("repetida é o mesmo Text E o mesmo Label (o mesmo texto com os dois rótulos fica duas vezes)",
+         {"dividir-sem-vazamento": _divisao_com_erro(repetidas="['Text']")}, {"teste-balanceamento"}),
         ("ham -> 0 e spam -> 1",
          {"dividir-sem-vazamento": _divisao_com_erro(rotulos='{"ham": 1, "spam": 0}')}, {"teste-balanceamento"}),
         ("a mesma semente dá o mesmo resultado (semente em todo sorteio)",
@@ -463,6 +472,9 @@ def contar_compartilhadas(a, b):
         ("um SMS com o texto <|endoftext|> é texto comum (disallowed_special=())", {"codificar-lote": _trocar(
             "codificar-lote", "disallowed_special=()", 'allowed_special="all"')}, {"teste-codificar-lote"}),
         ("posição do último token real; L - 1 sem preenchimento", {"indice-ultimo-token": ERRADAS["indice-ultimo-token"]},
+         {"teste-indice-ultimo-token"}),
+        ("índices com forma (lote,)", {"indice-ultimo-token": _trocar(
+            "indice-ultimo-token", "return reais.sum(dim=1) - 1", "return reais.sum(dim=1, keepdim=True) - 1")},
          {"teste-indice-ultimo-token"}),
         ("índices num torch.LongTensor", {"indice-ultimo-token": _trocar(
             "indice-ultimo-token", "return reais.sum(dim=1) - 1", "return (reais.sum(dim=1) - 1).int()")},
@@ -493,10 +505,20 @@ def contar_treinaveis(modelo):
         ("cabeça com num_classes saídas", {"abordagem2": _trocar(
             "abordagem2", 'nn.Linear(modelo.cfg["emb_dim"], num_classes)', 'nn.Linear(modelo.cfg["emb_dim"], 2)')},
          {"teste-abordagem2", "teste-abordagem3"}),
+        ("a cabeça nova nasce treinável", {"abordagem2": _trocar(
+            "abordagem2", 'nn.Linear(modelo.cfg["emb_dim"], num_classes)', 'nn.Linear(modelo.cfg["emb_dim"], num_classes).requires_grad_(False)')},
+         {"teste-abordagem2", "teste-abordagem3"}),
+        ("abordagem 2 devolve o modelo", {"abordagem2": _trocar("abordagem2", "    return modelo\n", "")},
+         {"teste-abordagem2", "teste-abordagem3"}),
         ("usa emb_dim do modelo (não 768 fixo)", {"abordagem2": _trocar(
             "abordagem2", 'nn.Linear(modelo.cfg["emb_dim"], num_classes)', "nn.Linear(768, num_classes)")},
          {"teste-abordagem2"}),
         ("abordagem 3: só o ÚLTIMO bloco", {"abordagem3": ERRADAS["abordagem3"]}, {"teste-abordagem3"}),
+        ("abordagem 3: os embeddings continuam congelados", {"abordagem3": _trocar(
+            "abordagem3", "    return modelo\n", "    modelo.pos_emb.requires_grad_(True)\n    return modelo\n")},
+         {"teste-abordagem3"}),
+        ("abordagem 3 devolve o modelo", {"abordagem3": _trocar("abordagem3", "    return modelo\n", "")},
+         {"teste-abordagem3"}),
         ("abordagem 3: a LayerNorm final também", {"abordagem3": _trocar(
             "abordagem3", "for parametro in modelo.final_norm.parameters():\n        parametro.requires_grad = True\n", "")},
          {"teste-abordagem3"}),
@@ -504,17 +526,25 @@ def contar_treinaveis(modelo):
     "ex04_perda": [
         ("logits do último token REAL (não da última posição)", {"logits-ultimo-token": ERRADAS["logits-ultimo-token"]},
          {"teste-logits-ultimo-token", "teste-perda-lote", "teste-acuracia"}),
+        # A perda e a acurácia usam os logits da Parte 1: o erro dela chega às duas.
         ("usa o pad_token_id recebido", {"logits-ultimo-token": _trocar(
-            "logits-ultimo-token", "(input_ids != pad_token_id)", "(input_ids != PAD)")}, {"teste-logits-ultimo-token"}),
+            "logits-ultimo-token", "(input_ids != pad_token_id)", "(input_ids != PAD)")},
+         {"teste-logits-ultimo-token", "teste-perda-lote", "teste-acuracia"}),
         ("perda MÉDIA do lote", {"perda-lote": _trocar(
             "perda-lote", "F.cross_entropy(logits, target_batch)", 'F.cross_entropy(logits, target_batch, reduction="sum")')},
          {"teste-perda-lote"}),
+        ("a perda usa o pad_token_id recebido", {"perda-lote": _trocar(
+            "perda-lote", "logits_ultimo_token_real(modelo, input_batch, pad_token_id)",
+            "logits_ultimo_token_real(modelo, input_batch)")}, {"teste-perda-lote"}),
         ("a perda permite backward() (sem torch.no_grad())", {"perda-lote": '''
 def calc_perda_lote(input_batch, target_batch, modelo, pad_token_id=50256):
     with torch.no_grad():
         return F.cross_entropy(logits_ultimo_token_real(modelo, input_batch, pad_token_id), target_batch)
 '''}, {"teste-perda-lote"}),
         ("acurácia por MENSAGEM (não média por lote)", {"acuracia": ERRADAS["acuracia"]}, {"teste-acuracia"}),
+        ("a acurácia usa o pad_token_id recebido", {"acuracia": _trocar(
+            "acuracia", "logits_ultimo_token_real(modelo, input_batch, pad_token_id)",
+            "logits_ultimo_token_real(modelo, input_batch)")}, {"teste-acuracia"}),
         ("acurácia como float", {"acuracia": _trocar("acuracia", "return corretas / total", "return torch.tensor(corretas / total)")},
          {"teste-acuracia"}),
         ("lotes pode ser um DataLoader", {"acuracia": _trocar("acuracia", "in lotes:", "in lotes[:]:")}, {"teste-acuracia"}),
@@ -537,6 +567,9 @@ def extrair_features(modelo, input_ids, pad_token_id=50256):
     return estados[torch.arange(len(input_ids)), posicoes].detach().numpy().astype(np.float32)
 '''}, {"teste-extrair-features"}),
         ("treina só com o treino", {"treinar-e-avaliar": ERRADAS["treinar-e-avaliar"]}, {"teste-treinar-e-avaliar"}),
+        ("a mesma semente dá o mesmo resultado", {"treinar-e-avaliar": _trocar(
+            "treinar-e-avaliar", "RandomForestClassifier(random_state=semente)", "RandomForestClassifier()")},
+         {"teste-treinar-e-avaliar"}),
         ("devolve a acurácia no TESTE, entre 0 e 1", {"treinar-e-avaliar": _trocar(
             "treinar-e-avaliar", "classificador.score(X_teste, y_teste)", "classificador.score(X_treino, y_treino)")},
          {"teste-treinar-e-avaliar"}),
@@ -549,7 +582,16 @@ def extrair_features(modelo, input_ids, pad_token_id=50256):
          {"teste-estimar-memoria", "teste-memoria-abordagem3"}),
         ("gradientes e estados só dos treináveis", {"estimar-memoria": ERRADAS["estimar-memoria"]},
          {"teste-estimar-memoria", "teste-memoria-abordagem3"}),
-        ("SGD com momento: 1 estado", {"estimar-memoria": _trocar("estimar-memoria", '"sgd_momento": 1', '"sgd_momento": 2')},
+        ("SGD com momento: 1 estado", {"estimar-memoria": _trocar("estimar-memoria", '"sgd_momentum": 1', '"sgd_momentum": 2')},
+         {"teste-estimar-memoria"}),
+        ("Adam: 2 estados", {"estimar-memoria": _trocar("estimar-memoria", '"adam": 2', '"adam": 1')},
+         {"teste-estimar-memoria"}),
+        ("parametros_treinaveis=None: todos são treináveis", {"estimar-memoria": _trocar(
+            "estimar-memoria", "parametros_treinaveis = num_parametros", "parametros_treinaveis = 0")},
+         {"teste-estimar-memoria"}),
+        ("nomes comparados exatamente ('AdamW ' levanta ValueError)", {"estimar-memoria": _trocar(
+            "estimar-memoria", "    if otimizador not in ESTADOS_POR_PARAMETRO:",
+            "    otimizador = otimizador.strip().lower()\n    if otimizador not in ESTADOS_POR_PARAMETRO:")},
          {"teste-estimar-memoria"}),
         ("otimizador desconhecido levanta ValueError", {"estimar-memoria": _trocar(
             "estimar-memoria", "raise ValueError(f\"otimizador desconhecido: {otimizador!r}\")", "otimizador = \"adamw\"")},
@@ -727,6 +769,8 @@ def test_celulas_do_colab_vem_de_config_yml():
         instalacao, selo = nb.cells[0], nb.cells[1]
         assert instalacao.cell_type == "code"
         assert "import google.colab" in instalacao.source and f'%pip install -q "git+{url}"' in instalacao.source
+        assert "EM_COLAB = True" in instalacao.source and "NO_COLAB" not in instalacao.source  # True quando roda NO Colab
+        assert publicar.tempo_estimado(fonte) > 0  # o tempo de resolver está no enunciado (e na tabela do livro)
         assert f"https://colab.research.google.com/github/{dono}/{repo}/blob/{ramo}/{relativo}" in selo.source
 
 
@@ -1281,22 +1325,78 @@ def _rodar_rapido(casos: dict[str, object], tmp_path: Path) -> dict[str, dict[st
     return resultado
 
 
-@pytest.fixture(scope="module")
-def casos_rapidos(tmp_path_factory):
+# Mais soluções corretas, cada uma num idioma que os testes ocultos precisam aceitar (a função do
+# pacote, pad_sequence...): cada conjunto é um caso a mais, que também deve ganhar todos os pontos.
+IDIOMAS = [
+    {"contar-compartilhadas": '''
+from llmdefinitions import count_shared_messages
+
+def contar_compartilhadas(a, b):
+    return count_shared_messages(a, b)  # a mesma definição do pacote: pares (Text, Label)
+''',
+     "codificar-lote": '''
+from torch.nn.utils.rnn import pad_sequence
+
+def codificar_lote(textos, tokenizer, max_length=None, pad_token_id=50256):
+    ids = [torch.tensor(tokenizer.encode(t, disallowed_special=()), dtype=torch.long) for t in textos]
+    if max_length is not None:
+        ids = [x[:max_length] for x in ids]
+    lote = pad_sequence(ids, batch_first=True, padding_value=pad_token_id)
+    if max_length is not None and lote.shape[1] < max_length:
+        lote = torch.nn.functional.pad(lote, (0, max_length - lote.shape[1]), value=pad_token_id)
+    return lote
+''',
+     "indice-ultimo-token": '''
+def indice_ultimo_token_real(input_ids, pad_token_id=50256):
+    return torch.stack([(linha != pad_token_id).nonzero().max() for linha in input_ids]).long()
+'''},
+]
+
+
+def _montar_casos(atividades, solucoes_corretas: dict[str, dict[str, str]], regras) -> tuple[dict, dict]:
+    """Os notebooks a rodar (fonte com respostas trocadas) e, para cada um, os testes que devem falhar:
+    a solução e cada conjunto de `solucoes_corretas` (nenhum), cada regra de `regras` (os dela)."""
     casos, esperado = {}, {}
-    for fonte in FONTES:
-        atividade = fonte.parent.name
-        if atividade not in ATIVIDADES_COM_CASOS:
-            continue
-        solucao = _ler(fonte)
-        todos = set(_pontos(fonte))
+    for atividade in atividades:
+        fonte = EXERCICIOS / "source" / atividade / f"{atividade}.ipynb"
+        solucao, todos = _ler(fonte), set(_pontos(fonte))
         casos[f"{atividade}|solucao"], esperado[f"{atividade}|solucao"] = solucao, set()
-        for numero, alternativas in enumerate((ALTERNATIVAS, ALTERNATIVAS_2), start=1):
-            nome = f"{atividade}|alternativa {numero}"
-            casos[nome], esperado[nome] = _trocar_solucoes(solucao, alternativas), set()
-        for regra, trocas, falham in REGRAS[atividade]:
+        for nome, trocas in solucoes_corretas.items():
+            if any(_nbgrader(c).get("grade_id") in trocas for c in solucao.cells):
+                casos[f"{atividade}|{nome}"], esperado[f"{atividade}|{nome}"] = _trocar_solucoes(solucao, trocas), set()
+        for regra, trocas, falham in regras[atividade]:
             assert falham <= todos, (atividade, regra, falham - todos)
             casos[f"{atividade}|{regra}"], esperado[f"{atividade}|{regra}"] = _trocar_solucoes(solucao, trocas), falham
+    return casos, esperado
+
+
+def _perdas_de_pontos_erradas(resultado, esperado, atividades, regras) -> list[str]:
+    """Cada regra deve perder exatamente os testes dela; todo teste deve ser de alguma regra."""
+    erros = []
+    for atividade in atividades:
+        pontos = _pontos(EXERCICIOS / "source" / atividade / f"{atividade}.ipynb")
+        cobertos = set().union(*(falham for _, _, falham in regras[atividade]))
+        if cobertos != set(pontos):
+            erros.append(f"{atividade}: testes sem regra na lista: {sorted(set(pontos) - cobertos)}")
+        for regra, _, falham in regras[atividade]:
+            perdidos = {teste for teste, ok in resultado[f"{atividade}|{regra}"].items() if not ok}
+            if perdidos != falham:
+                erros.append(f"{atividade}, regra {regra!r}: perdeu {sorted(perdidos)} "
+                             f"({sum(pontos[t] for t in perdidos):g} pontos), deveria perder exatamente "
+                             f"{sorted(falham)} ({sum(pontos[t] for t in falham):g} pontos)")
+    return erros
+
+
+def _corretas_que_perderam_pontos(resultado, esperado) -> list[str]:
+    return [f"{nome}: perdeu pontos em {sorted(t for t, ok in passou.items() if not ok)}"
+            for nome, passou in resultado.items() if not esperado[nome] and not all(passou.values())]
+
+
+@pytest.fixture(scope="module")
+def casos_rapidos(tmp_path_factory):
+    corretas = {"alternativa 1": ALTERNATIVAS, "alternativa 2": ALTERNATIVAS_2,
+                **{f"alternativa idioma {i}": trocas for i, trocas in enumerate(IDIOMAS, start=1)}}
+    casos, esperado = _montar_casos(ATIVIDADES_COM_CASOS, corretas, REGRAS)
     inicio = time.monotonic()
     resultado = _rodar_rapido(casos, tmp_path_factory.mktemp("rapido"))
     print(f"\n[test_exercises] {len(casos)} variantes rodadas em {time.monotonic() - inicio:.0f} s")
@@ -1316,28 +1416,12 @@ def test_cada_resposta_tem_duas_alternativas_independentes():
 
 
 def test_solucoes_corretas_de_outros_jeitos_ganham_todos_os_pontos(casos_rapidos):
-    resultado, _ = casos_rapidos
-    for nome, passou in resultado.items():
-        if "|solucao" in nome or "|alternativa" in nome:
-            falhas = sorted(teste for teste, ok in passou.items() if not ok)
-            assert not falhas, f"{nome}: perdeu pontos em {falhas}"
+    falhas = _corretas_que_perderam_pontos(*casos_rapidos)
+    assert not falhas, "\n".join(falhas)
 
 
 def test_cada_regra_do_enunciado_tem_teste_e_a_resposta_errada_perde_exatamente_esses_pontos(casos_rapidos):
-    resultado, esperado = casos_rapidos
-    erros = []
-    for atividade in ATIVIDADES_COM_CASOS:
-        fonte = EXERCICIOS / "source" / atividade / f"{atividade}.ipynb"
-        pontos = _pontos(fonte)
-        cobertos = set().union(*(falham for _, _, falham in REGRAS[atividade]))
-        assert cobertos == set(pontos), f"{atividade}: testes sem regra na lista: {sorted(set(pontos) - cobertos)}"
-        for regra, _, falham in REGRAS[atividade]:
-            passou = resultado[f"{atividade}|{regra}"]
-            perdidos = {teste for teste, ok in passou.items() if not ok}
-            if perdidos != falham:
-                erros.append(f"{atividade}, regra {regra!r}: perdeu {sorted(perdidos)} "
-                             f"({sum(pontos[t] for t in perdidos):g} pontos), deveria perder exatamente "
-                             f"{sorted(falham)} ({sum(pontos[t] for t in falham):g} pontos)")
+    erros = _perdas_de_pontos_erradas(*casos_rapidos, ATIVIDADES_COM_CASOS, REGRAS)
     assert not erros, "\n".join(erros)
 
 

@@ -10,6 +10,13 @@ turma fictícia:
 - `erro1`, `erro2`, `erro3`: os erros clássicos, no máximo um por célula de resposta, para
   que cada erro perca exatamente os pontos do teste da sua célula (`ERROS` diz quais).
 
+Rápido (sem nbgrader, num processo IPython, como em `tests/test_exercises.py`): a solução e quatro
+soluções corretas em outros idiomas (`ALTERNATIVA_A` a `ALTERNATIVA_D`: `modelo.zero_grad()`,
+`otimizador.zero_grad(set_to_none=False)`, avaliar devolvendo o modo de quem chamou, sorteios a mais
+com o *dropout* ligado, `torch.stack`, `pad_sequence`, paciência num `while`...) ganham todos os
+pontos, e cada regra dos enunciados (`REGRAS_TREINO`) tem uma resposta que quebra só ela e perde
+exatamente os pontos da sua célula.
+
 Os helpers e o ciclo de correção vêm de `tests/test_exercises.py`.
 """
 
@@ -23,7 +30,8 @@ import time
 import pytest
 
 from tests.test_exercises import (
-    ANSI, EXERCICIOS, LENTO, _corrigir, _entregar, _gradebook, _ler, _nbgrader, _trocar_solucoes, publicar,
+    ANSI, EXERCICIOS, LENTO, _corretas_que_perderam_pontos, _corrigir, _entregar, _gradebook, _ler, _montar_casos,
+    _nbgrader, _perdas_de_pontos_erradas, _rodar_rapido, _trocar, _trocar_solucoes, publicar,
 )
 
 ATIVIDADES = ("ex07_passo_de_treino", "ex08_validacao")
@@ -98,7 +106,7 @@ def escolher_taxa_e_testar(candidatos, X_treino, y_treino, X_val, y_val, cofre):
     return candidatos[melhor], acuracia(cabeca, X_teste, y_teste)
 ''',
     "parar-cedo": '''
-def parar_cedo(X_treino, y_treino, X_val, y_val, cofre, lr=0.05, max_epocas=30):
+def parar_cedo(X_treino, y_treino, X_val, y_val, cofre, lr=0.05, max_epocas=30, paciencia=None):
     cabeca = nova_cabeca()
     otimizador = torch.optim.AdamW(cabeca.parameters(), lr=lr, weight_decay=0.0)
     melhor = (float("-inf"), None, None)
@@ -107,6 +115,8 @@ def parar_cedo(X_treino, y_treino, X_val, y_val, cofre, lr=0.05, max_epocas=30):
         acc = acuracia(cabeca, X_val, y_val)
         if acc > melhor[0]:
             melhor = (acc, epoca + 1, {k: v.detach().clone() for k, v in cabeca.state_dict().items()})
+        elif paciencia and epoca + 1 - melhor[1] >= paciencia:
+            break
     cabeca.load_state_dict(melhor[2])
     return cabeca, melhor[1], acuracia(cabeca, *cofre.abrir())
 ''',
@@ -192,9 +202,13 @@ def escolher_taxa_e_testar(candidatos, X_treino, y_treino, X_val, y_val, cofre):
     return candidatos[melhor], float((previsto == y_teste).sum()) / len(y_teste)
 ''',
     "parar-cedo": '''
-def parar_cedo(X_treino, y_treino, X_val, y_val, cofre, lr=0.05, max_epocas=30):
+def parar_cedo(X_treino, y_treino, X_val, y_val, cofre, lr=0.05, max_epocas=30, paciencia=None):
     # Mais lento, mas correto: treinar_cabeca é determinística, então retreinar dá os mesmos pesos.
-    curva = [acuracia(treinar_cabeca(X_treino, y_treino, lr, epocas=e), X_val, y_val) for e in range(1, max_epocas + 1)]
+    curva = []
+    for e in range(1, max_epocas + 1):
+        curva.append(acuracia(treinar_cabeca(X_treino, y_treino, lr, epocas=e), X_val, y_val))
+        if paciencia is not None and len(curva) - 1 - curva.index(max(curva)) >= paciencia:
+            break
     melhor_epoca = curva.index(max(curva)) + 1
     cabeca = treinar_cabeca(X_treino, y_treino, lr, epocas=melhor_epoca)
     X_teste, y_teste = cofre.abrir()
@@ -206,9 +220,134 @@ def classificar(textos, cabeca, tokenizer, max_length):
     for i, texto in enumerate(textos):
         ids = tokenizer.encode(texto, disallowed_special=())[:max_length]
         entradas[i, :len(ids)] = torch.tensor(ids)
-    return cabeca(features(entradas)).detach().argmax(dim=1).tolist()
+    with torch.inference_mode():
+        return cabeca(features(entradas)).argmax(dim=1).tolist()
 ''',
 }
+
+# Mais idiomas que os enunciados permitem: quem zera com set_to_none=False, devolve o modo de quem
+# chamou, sorteia números a mais com o dropout ligado, usa torch.stack, pad_sequence ou paciência.
+ALTERNATIVA_C = {
+    # ex07
+    "criar-otimizador": '''
+def criar_otimizador(modelo, lr=5e-4, weight_decay=0.1):
+    treinaveis = {nome: p for nome, p in modelo.named_parameters() if p.requires_grad}
+    return torch.optim.AdamW(list(treinaveis.values()), lr=lr, weight_decay=weight_decay)
+''',
+    "passo-de-treino": '''
+def passo_de_treino(modelo, otimizador, input_batch, target_batch):
+    otimizador.zero_grad(set_to_none=False)  # zera sem apagar os tensores .grad
+    torch.rand(5)  # um sorteio a mais (depuração, por exemplo) não pode mudar a nota
+    perda = calc_loss_batch(input_batch, target_batch, modelo, "cpu")
+    perda.backward()
+    otimizador.step()
+    return perda.item()
+''',
+    "treinar-uma-epoca": '''
+def treinar_uma_epoca(modelo, otimizador, lotes):
+    modelo.train()
+    perdas, exemplos_vistos = [], 0
+    for numero, (x, y) in enumerate(lotes):
+        modelo(x[:1])  # uma passada a mais, com dropout ligado: gasta números aleatórios
+        perdas.append(passo_de_treino(modelo, otimizador, x, y))
+        exemplos_vistos += int(y.size(0))
+    return perdas, exemplos_vistos
+''',
+    "avaliar": '''
+def avaliar(modelo, lotes):
+    estava_treinando = modelo.training
+    modelo.eval()
+    perdas, acertos = [], []
+    with torch.no_grad():
+        for x, y in lotes:
+            logits = classification_logits(modelo, x)
+            perdas.append(F.cross_entropy(logits, y, reduction="none"))
+            acertos.append(logits.argmax(dim=-1) == y)
+    modelo.train(estava_treinando)  # devolve o modo de quem chamou (o enunciado permite)
+    return torch.cat(perdas).mean().item(), torch.cat(acertos).float().mean().item()
+''',
+    # ex08
+    "preparar-conjuntos": '''
+def preparar_conjuntos(textos_treino, textos_validacao, textos_teste, tokenizer):
+    def ids(texto):
+        return torch.tensor(tokenizer.encode(texto, disallowed_special=()), dtype=torch.long)
+    max_length = max(len(ids(t)) for t in textos_treino)
+    def matriz(textos):
+        cortados = [ids(t)[:max_length] for t in textos]
+        return torch.stack([F.pad(x, (0, max_length - len(x)), value=PAD) for x in cortados])
+    return matriz(textos_treino), matriz(textos_validacao), matriz(textos_teste), max_length
+''',
+    "escolher-taxa": '''
+def escolher_taxa_e_testar(candidatos, X_treino, y_treino, X_val, y_val, cofre):
+    cabecas = {taxa: treinar_cabeca(X_treino, y_treino, taxa) for taxa in candidatos}
+    na_validacao = [(acuracia(cabecas[taxa], X_val, y_val), -i, taxa) for i, taxa in enumerate(candidatos)]
+    _, _, melhor_taxa = max(na_validacao)  # empate: -i maior, a que vem primeiro
+    return melhor_taxa, acuracia(cabecas[melhor_taxa], *cofre.abrir())
+''',
+    "parar-cedo": '''
+def parar_cedo(X_treino, y_treino, X_val, y_val, cofre, lr=0.05, max_epocas=30, paciencia=None):
+    cabeca = nova_cabeca()
+    otimizador = torch.optim.AdamW(cabeca.parameters(), lr=lr, weight_decay=0.0)
+    limite = max_epocas if paciencia is None else paciencia
+    epoca, melhor_epoca, melhor, pesos, sem_melhora = 0, 0, None, None, 0
+    while epoca < max_epocas and sem_melhora < limite:
+        epoca += 1
+        treinar_uma_epoca(cabeca, otimizador, X_treino, y_treino)
+        valor = acuracia(cabeca, X_val, y_val)
+        if melhor is None or valor > melhor:
+            melhor, melhor_epoca, pesos, sem_melhora = valor, epoca, copy.deepcopy(cabeca.state_dict()), 0
+        else:
+            sem_melhora += 1
+    cabeca.load_state_dict(pesos)
+    X_teste, y_teste = cofre.abrir()
+    return cabeca, melhor_epoca, acuracia(cabeca, X_teste, y_teste)
+''',
+    "classificar": '''
+from torch.nn.utils.rnn import pad_sequence
+
+def classificar(textos, cabeca, tokenizer, max_length):
+    linhas = [torch.tensor(tokenizer.encode(t, disallowed_special=())[:max_length]) for t in textos]
+    entradas = pad_sequence(linhas, batch_first=True, padding_value=PAD)  # até a maior linha (<= max_length)
+    with torch.no_grad():
+        return [int(classe) for classe in cabeca(features(entradas)).argmax(dim=-1)]
+''',
+}
+
+ALTERNATIVA_D = {
+    # ex07: modelo.zero_grad() (o enunciado permite o do modelo ou o do otimizador)
+    "passo-de-treino": '''
+def passo_de_treino(modelo, otimizador, input_batch, target_batch):
+    modelo.zero_grad()
+    perda = F.cross_entropy(classification_logits(modelo, input_batch), target_batch)
+    perda.backward()
+    otimizador.step()
+    return float(perda.detach())
+''',
+    # ex08
+    "preparar-conjuntos": '''
+from torch.nn.utils.rnn import pad_sequence
+
+def preparar_conjuntos(textos_treino, textos_validacao, textos_teste, tokenizer):
+    def codificar(textos):
+        return [torch.tensor(tokenizer.encode(t, disallowed_special=()), dtype=torch.long) for t in textos]
+    treino, validacao, teste = codificar(textos_treino), codificar(textos_validacao), codificar(textos_teste)
+    max_length = max(len(x) for x in treino)
+    def matriz(lista):
+        m = pad_sequence([x[:max_length] for x in lista], batch_first=True, padding_value=PAD)
+        return F.pad(m, (0, max_length - m.shape[1]), value=PAD)
+    return matriz(treino), matriz(validacao), matriz(teste), max_length
+''',
+    "classificar": '''
+def classificar(textos, cabeca, tokenizer, max_length):
+    linhas = [tokenizer.encode(t, disallowed_special=())[:max_length] for t in textos]
+    entradas = torch.stack([torch.tensor(l + [PAD] * (max_length - len(l))) for l in linhas])
+    with torch.no_grad():
+        return cabeca(features(entradas)).argmax(dim=-1).tolist()
+''',
+}
+
+CORRETAS = {"alternativa_a": ALTERNATIVA_A, "alternativa_b": ALTERNATIVA_B,
+            "alternativa_c": ALTERNATIVA_C, "alternativa_d": ALTERNATIVA_D}
 
 # --------------------------------------------------------------------------- respostas chumbadas nos testes visíveis
 
@@ -426,6 +565,115 @@ def avaliar(modelo, lotes):
 ERROS = {"erro1": ERRO1, "erro2": ERRO2, "erro3": ERRO3}
 ALUNOS = {"alternativa_a": ALTERNATIVA_A, "alternativa_b": ALTERNATIVA_B, "fixo": FIXO, **ERROS}
 
+# --------------------------------------------------------------------------- cada regra dos enunciados
+
+# Cada frase dos enunciados que dá uma regra, uma resposta que quebra só ela (as outras respostas do
+# notebook ficam com a solução do professor) e as células de teste que devem falhar.
+REGRAS_TREINO = {
+    "ex07_passo_de_treino": [
+        ("o otimizador é um AdamW", {"criar-otimizador": _trocar("criar-otimizador", "torch.optim.AdamW(", "torch.optim.Adam(")},
+         {"teste-criar-otimizador"}),
+        ("só os parâmetros treináveis", {"criar-otimizador": ERRO1["criar-otimizador"]}, {"teste-criar-otimizador"}),
+        ("não muda o que está congelado", {"criar-otimizador": ERRO2["criar-otimizador"]}, {"teste-criar-otimizador"}),
+        ("todos os parâmetros treináveis", {"criar-otimizador": FIXO["criar-otimizador"]}, {"teste-criar-otimizador"}),
+        ("usa o weight_decay recebido", {"criar-otimizador": _trocar(
+            "criar-otimizador", "weight_decay=weight_decay)", "weight_decay=0.1)")}, {"teste-criar-otimizador"}),
+        ("zera os gradientes", {"passo-de-treino": ERRO1["passo-de-treino"]}, {"teste-passo-de-treino"}),
+        ("backward antes de step", {"passo-de-treino": ERRO2["passo-de-treino"]}, {"teste-passo-de-treino"}),
+        ("perda no último token real", {"passo-de-treino": ERRO3["passo-de-treino"]}, {"teste-passo-de-treino"}),
+        ("perda MÉDIA do lote", {"passo-de-treino": _trocar(
+            "passo-de-treino", "F.cross_entropy(logits, target_batch)", 'F.cross_entropy(logits, target_batch, reduction="sum")')},
+         {"teste-passo-de-treino"}),
+        # O teste visível da época chama o seu passo e confere que as perdas são float: perde os dois.
+        ("devolve a perda como float", {"passo-de-treino": _trocar("passo-de-treino", "return perda.item()", "return perda")},
+         {"teste-passo-de-treino", "teste-treinar-uma-epoca"}),
+        ("o passo não muda o modo do modelo", {"passo-de-treino": _trocar(
+            "passo-de-treino", "    otimizador.zero_grad()\n", "    modelo.train()\n    otimizador.zero_grad()\n")},
+         {"teste-passo-de-treino"}),
+        ("a época põe o modelo em modo de treino", {"treinar-uma-epoca": ERRO1["treinar-uma-epoca"]},
+         {"teste-treinar-uma-epoca"}),
+        ("conta exemplos (lotes de tamanhos diferentes)", {"treinar-uma-epoca": ERRO2["treinar-uma-epoca"]},
+         {"teste-treinar-uma-epoca"}),
+        ("um passo por lote, na ordem dos lotes", {"treinar-uma-epoca": _trocar(
+            "treinar-uma-epoca", "in lotes:", "in list(lotes)[::-1]:")}, {"teste-treinar-uma-epoca"}),
+        ("lotes pode ser um DataLoader", {"treinar-uma-epoca": _trocar("treinar-uma-epoca", "in lotes:", "in lotes[:]:")},
+         {"teste-treinar-uma-epoca"}),
+        ("a avaliação põe o modelo em modo de avaliação", {"avaliar": ERRO1["avaliar"]}, {"teste-avaliar"}),
+        ("a avaliação não calcula gradientes", {"avaliar": ERRO2["avaliar"]}, {"teste-avaliar"}),
+        ("a avaliação usa o último token real", {"avaliar": ERRO3["avaliar"]}, {"teste-avaliar"}),
+        ("perda média por EXEMPLO (não média das médias dos lotes)", {"avaliar": '''
+def avaliar(modelo, lotes):
+    modelo.eval()
+    perdas, acertos, total = [], 0, 0
+    with torch.no_grad():
+        for x, y in lotes:
+            logits = classification_logits(modelo, x)
+            perdas.append(F.cross_entropy(logits, y).item())  # erro: média por lote, e depois média dos lotes
+            acertos += (logits.argmax(-1) == y).sum().item()
+            total += len(y)
+    return sum(perdas) / len(perdas), acertos / total
+'''}, {"teste-avaliar"}),
+    ],
+    "ex08_validacao": [
+        ("max_length só do treino", {"preparar-conjuntos": ERRO1["preparar-conjuntos"]}, {"teste-preparar-conjuntos"}),
+        ("validação e teste cortados no max_length do treino", {"preparar-conjuntos": ERRO2["preparar-conjuntos"]},
+         {"teste-preparar-conjuntos"}),
+        ("corta guardando o COMEÇO", {"preparar-conjuntos": _trocar(
+            "preparar-conjuntos", "linhas = [ids[:max_length] + [PAD] * (max_length - len(ids[:max_length])) for ids in listas]",
+            "linhas = [ids[-max_length:] + [PAD] * (max_length - len(ids[-max_length:])) for ids in listas]")},
+         {"teste-preparar-conjuntos"}),
+        ("completa com PAD à DIREITA", {"preparar-conjuntos": _trocar(
+            "preparar-conjuntos", "linhas = [ids[:max_length] + [PAD] * (max_length - len(ids[:max_length])) for ids in listas]",
+            "linhas = [[PAD] * (max_length - len(ids[:max_length])) + ids[:max_length] for ids in listas]")},
+         {"teste-preparar-conjuntos"}),
+        ("as entradas são tokenizadas com disallowed_special=()", {"preparar-conjuntos": _trocar(
+            "preparar-conjuntos", "tokenizer.encode(texto, disallowed_special=())", "tokenizer.encode(texto)")},
+         {"teste-preparar-conjuntos"}),
+        ("devolve três LongTensor", {"preparar-conjuntos": _trocar(
+            "preparar-conjuntos", "torch.tensor(linhas, dtype=torch.long)", "torch.tensor(linhas, dtype=torch.int32)")},
+         {"teste-preparar-conjuntos"}),
+        ("escolhe a taxa pela VALIDAÇÃO", {"escolher-taxa": ERRO1["escolher-taxa"]}, {"teste-escolher-taxa"}),
+        ("abre o cofre uma vez só", {"escolher-taxa": ERRO2["escolher-taxa"]}, {"teste-escolher-taxa"}),
+        ("empate: a taxa que vem primeiro", {"escolher-taxa": _trocar(
+            "escolher-taxa", "if acuracia_val > melhor_acuracia:", "if acuracia_val >= melhor_acuracia:")},
+         {"teste-escolher-taxa"}),
+        ("reporta o TESTE da cabeça escolhida", {"escolher-taxa": _trocar(
+            "escolher-taxa", "return melhor_taxa, acuracia(melhor_cabeca, X_teste, y_teste)", "return melhor_taxa, melhor_acuracia")},
+         {"teste-escolher-taxa"}),
+        ("escolhe a época pela VALIDAÇÃO", {"parar-cedo": ERRO1["parar-cedo"]}, {"teste-parar-cedo"}),
+        ("guarda uma CÓPIA dos pesos", {"parar-cedo": ERRO2["parar-cedo"]}, {"teste-parar-cedo"}),
+        ("empate: a época mais cedo", {"parar-cedo": _trocar(
+            "parar-cedo", "if acuracia_val > melhor_acuracia:", "if acuracia_val >= melhor_acuracia:")},
+         {"teste-parar-cedo"}),
+        ("paciencia=p: para depois de p épocas sem melhorar", {"parar-cedo": _trocar(
+            "parar-cedo", "if paciencia is not None and sem_melhora >= paciencia:", "if False:")},
+         {"teste-parar-cedo"}),
+        ("paciencia=None: treina todas as max_epocas", {"parar-cedo": _trocar(
+            "parar-cedo", "if paciencia is not None and sem_melhora >= paciencia:", "if sem_melhora >= (paciencia or 2):")},
+         {"teste-parar-cedo"}),
+        ("épocas contadas a partir de 1", {"parar-cedo": _trocar(
+            "parar-cedo", "melhor_acuracia, melhor_epoca, sem_melhora = acuracia_val, epoca, 0",
+            "melhor_acuracia, melhor_epoca, sem_melhora = acuracia_val, epoca - 1, 0")},
+         {"teste-parar-cedo"}),
+        ("abre o cofre uma vez, no fim", {"parar-cedo": _trocar(
+            "parar-cedo", "    X_teste, y_teste = cofre.abrir()\n", "    cofre.abrir()\n    X_teste, y_teste = cofre.abrir()\n")},
+         {"teste-parar-cedo"}),
+        ("corta no max_length do treino", {"classificar": ERRO1["classificar"]}, {"teste-classificar"}),
+        ("não recalcula o max_length nas mensagens novas", {"classificar": ERRO2["classificar"]}, {"teste-classificar"}),
+        ("as mensagens novas são tokenizadas com disallowed_special=()", {"classificar": _trocar(
+            "classificar", "tokenizer.encode(texto, disallowed_special=())", "tokenizer.encode(texto)")},
+         {"teste-classificar"}),
+        ("classifica sem gradientes", {"classificar": _trocar(
+            "classificar", "    with torch.no_grad():\n        return [int(classe) for classe in cabeca(features(entradas)).argmax(dim=-1)]",
+            "    return [int(classe) for classe in cabeca(features(entradas)).argmax(dim=-1)]")},
+         {"teste-classificar"}),
+        ("devolve uma lista de int", {"classificar": _trocar(
+            "classificar", "return [int(classe) for classe in cabeca(features(entradas)).argmax(dim=-1)]",
+            "return cabeca(features(entradas)).argmax(dim=-1)")},
+         {"teste-classificar"}),
+    ],
+}
+
 
 def _resposta_do_teste(grade_id_teste: str) -> str:
     return grade_id_teste.removeprefix("teste-")
@@ -448,6 +696,27 @@ def test_pontos_e_testes_ocultos_de_cada_celula():
     todas = {_resposta_do_teste(g) for pontos in PONTOS.values() for g in pontos}
     for nome, trocas in ALUNOS.items():
         assert set(trocas) <= todas, nome
+
+
+# --------------------------------------------------------------------------- rápido: idiomas e regras (sem nbgrader)
+
+@pytest.fixture(scope="module")
+def casos_treino(tmp_path_factory):
+    casos, esperado = _montar_casos(ATIVIDADES, CORRETAS, REGRAS_TREINO)
+    inicio = time.monotonic()
+    resultado = _rodar_rapido(casos, tmp_path_factory.mktemp("rapido-treino"))
+    print(f"\n[test_exercises_treino] {len(casos)} variantes rodadas em {time.monotonic() - inicio:.0f} s")
+    return resultado, esperado
+
+
+def test_solucoes_corretas_em_outros_idiomas_ganham_todos_os_pontos(casos_treino):
+    falhas = _corretas_que_perderam_pontos(*casos_treino)
+    assert not falhas, "\n".join(falhas)
+
+
+def test_cada_regra_do_enunciado_perde_exatamente_os_pontos_da_sua_celula(casos_treino):
+    erros = _perdas_de_pontos_erradas(*casos_treino, ATIVIDADES, REGRAS_TREINO)
+    assert not erros, "\n".join(erros)
 
 
 # --------------------------------------------------------------------------- a correção da turma
