@@ -141,3 +141,31 @@ def test_built_concept_pages_hide_answers_and_link_the_glossary(built_book):
     html_dir, _ = built_book
     for page in PAGES + ["glossario"]:
         check_built_page(html_dir, page)
+
+
+def test_site_interface_and_bibliography_in_portuguese(built_book):
+    """Interface do tema e bibliografia em português (book/_ext/site_ptbr.py, book/_templates),
+    o botão "Relatar problema" abre o formulário em português e nenhum script sai repetido."""
+    html_dir, _ = built_book
+    intro = (html_dir / "intro.html").read_text(encoding="utf-8")
+    english = ["Skip to main content", "Back to top", "Search this book", "Toggle primary sidebar",
+               "Toggle secondary sidebar", ">Repository<", "Open issue", "Open an issue",
+               "System Settings", "Color mode", "Site navigation", "Your issue content here"]
+    assert not [text for text in english if text in intro]
+    for text in ["Pular para o conteúdo principal", "Voltar ao topo", "Buscar neste livro", "Relatar problema"]:
+        assert text in intro, text
+    issue = re.search(r'href="(https://github\.com/[^"]+/issues/new\?[^"]+)"', intro).group(1)
+    form = REPO_ROOT / ".github" / "ISSUE_TEMPLATE" / "problema-no-site.yml"
+    assert f"template={form.name}" in issue and "pagina=intro.html" in issue, issue
+    fields = {item.get("id") for item in yaml.safe_load(form.read_text(encoding="utf-8"))["body"]}
+    assert "pagina" in fields  # o botão preenche este campo
+    assert 'rel="icon" href="_static/favicon.svg"' in intro
+    # O sphinx-thebe pedia o mesmo script duas vezes ("THEBE_JS_URL has already been declared").
+    repeated = [p.name for p in html_dir.rglob("*.html") if p.read_text(encoding="utf-8").count("const THEBE_JS_URL") > 1]
+    assert not repeated, repeated
+    readings = (html_dir / "conceitos" / "leituras.html").read_text(encoding="utf-8")
+    refs = re.sub(r"<[^>]+>", "", readings[readings.index('class="citation'):])
+    assert "Howard e Sebastian Ruder" in refs and "Relatório técnico" in refs and "Em Proceedings" in refs
+    assert not re.search(r"\b(?:Technical Report|and others|In Proceedings)\b|, and ", refs)
+    pages = "".join(p.read_text(encoding="utf-8") for p in html_dir.rglob("*.html"))
+    assert "Howard e Ruder, 2018" in pages and "Howard and Ruder" not in pages  # citações no texto
