@@ -82,7 +82,7 @@ def show_warning(title: str, *lines: str, details: str = "") -> None:
             if details:
                 body += f"<details><summary>Detalhes</summary><p>{html.escape(details)}</p></details>"
             box = (
-                '<div style="border:3px solid #c0392b;background:#fdecea;padding:12px;'
+                '<div style="border:3px solid #c0392b;background:#fdecea;color:#1f1f1f;padding:12px;'
                 f'border-radius:6px"><strong>⚠️ {html.escape(title)}</strong>{body}</div>'
             )
             display({"text/html": box, "text/plain": text}, raw=True)
