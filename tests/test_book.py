@@ -166,6 +166,7 @@ def test_site_interface_and_bibliography_in_portuguese(built_book):
     readings = (html_dir / "conceitos" / "leituras.html").read_text(encoding="utf-8")
     refs = re.sub(r"<[^>]+>", "", readings[readings.index('class="citation'):])
     assert "Howard e Sebastian Ruder" in refs and "Relatório técnico" in refs and "Em Proceedings" in refs
-    assert not re.search(r"\b(?:Technical Report|and others|In Proceedings)\b|, and ", refs)
+    assert "Kunal Talwar e Li" in refs and "Mishkin e outros" in refs and "edição revisada" in refs
+    assert not re.search(r"\b(?:Technical Report|and others|In Proceedings|April)\b|Talwar, and", refs)
     pages = "".join(p.read_text(encoding="utf-8") for p in html_dir.rglob("*.html"))
     assert "Howard e Ruder, 2018" in pages and "Howard and Ruder" not in pages  # citações no texto
