@@ -20,6 +20,7 @@ import pytest
 bs4 = pytest.importorskip("bs4")
 
 NAN = re.compile(r"(?<![\w.])nan(?![\w])", re.IGNORECASE)
+SOURCE_HEADER = re.compile(r"\s*#?\s*\S+ — llmdefinitions/[\w/]+\.py, linhas \d+")  # saída de show_source
 MACHINE_PATHS = ("/tmp/", "/root/", "/home/", "/work/", "/Users/", "site-packages", ".venv", "C:\\")
 
 
@@ -39,11 +40,12 @@ class Page:
         soup = bs4.BeautifulSoup(path.read_text(encoding="utf-8"), "html.parser")
         article = soup.select_one("article") or soup
         self.outputs = []
-        for output in article.select("div.cell_output"):
-            header = output.select_one("div.text_html > div > p > code")
-            if header is not None and " — llmdefinitions/" in header.get_text():
-                continue  # show_source: código do pacote, não um resultado
-            self.outputs.append(output.get_text("\n"))
+        for area in article.select("div.cell_output"):
+            for output in area.find_all(recursive=False):
+                text = output.get_text("\n")
+                if SOURCE_HEADER.match(text):
+                    continue  # show_source: código do pacote, não um resultado
+                self.outputs.append(text)
         for cell in article.select("div.cell"):
             cell.decompose()
         self.prose = re.sub(r"\s+", " ", article.get_text(" "))
@@ -137,7 +139,7 @@ def test_nb05_pretrained_claims_are_labelled(html_dir):
 
 def test_nb06_ranking_sentence_follows_the_table(html_dir):
     page = _page(html_dir, "06_comparacao")
-    ranking = re.findall(r"(\d+)º ([^:\n]+): ([\d.,]+)%", page.output_text)
+    ranking = re.findall(r"(\d+)º (.+): ([\d.,]+)%", page.output_text)
     assert len(ranking) == 5, ranking
     accuracies = [_number(acc) for _, _, acc in ranking]
     assert accuracies == sorted(accuracies, reverse=True)
