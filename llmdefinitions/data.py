@@ -100,11 +100,12 @@ def _as_url(source: str | os.PathLike) -> str:
     return Path(source).resolve().as_uri()
 
 
-def _stream_to_file(response, file, description: str) -> None:
+def _stream_to_file(response, file, description: str, progress: bool = True) -> None:
     """Copia a resposta em blocos para `file`, mostrando uma barra de progresso."""
     expected = int(response.headers.get("Content-Length") or 0) or None
     received = 0
-    with tqdm(total=expected, unit="B", unit_scale=True, unit_divisor=1024, desc=description) as bar:
+    with tqdm(total=expected, unit="B", unit_scale=True, unit_divisor=1024, desc=description,
+              disable=not progress) as bar:
         while chunk := response.read(_CHUNK_SIZE):
             file.write(chunk)
             received += len(chunk)
@@ -125,7 +126,8 @@ def _download(url: str, zip_path: Path) -> None:
     )
     try:
         with temporary, urllib.request.urlopen(url, timeout=_TIMEOUT_SECONDS) as response:
-            _stream_to_file(response, temporary, zip_path.name)
+            # Cópia de um arquivo local (ex.: LLMDEFINITIONS_SPAM_ZIP): instantânea, sem barra.
+            _stream_to_file(response, temporary, zip_path.name, progress=not url.startswith("file:"))
         os.chmod(temporary.name, 0o644)  # o temporário nasce legível só pelo dono
         os.replace(temporary.name, zip_path)
     except BaseException:  # inclusive KeyboardInterrupt

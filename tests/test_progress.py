@@ -66,3 +66,29 @@ def test_kernel_with_ipywidgets_shows_a_widget(tmp_path):
     assert imports == []
     assert any("application/vnd.jupyter.widget-view+json" in o.get("data", {}) for o in bar)
     assert _text(bar, "stderr") == ""
+
+
+def test_download_bar_only_for_a_real_download(tmp_path, spam_zip, capsys):
+    """Baixar por HTTP mostra a barra; copiar um zip local (LLMDEFINITIONS_SPAM_ZIP) é instantâneo e não mostra."""
+    import threading
+    from functools import partial
+    from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+    from llmdefinitions import download_and_unzip_spam_data
+
+    download_and_unzip_spam_data(url=spam_zip, zip_path=tmp_path / "local.zip", extracted_path=tmp_path / "a")
+    assert "%|" not in capsys.readouterr().err
+
+    class Quiet(SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(Quiet, directory=str(spam_zip.parent)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_port}/{spam_zip.name}"
+        download_and_unzip_spam_data(url=url, zip_path=tmp_path / "http.zip", extracted_path=tmp_path / "b")
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert "http.zip: 100%|" in capsys.readouterr().err
