@@ -185,7 +185,7 @@ class Experiment:
 
         start = "pré-treinado" if _state.get("model") != "demo" else "modelo de demonstração (aleatório)"
         parts = [self.model_size.split(" ")[0], "pesos aleatórios" if not self.pretrained else start,
-                 f"token {self.token}", "todas as camadas" if blocks == "all" else f"{blocks} bloco(s)"]
+                 f"token {self.token}", "todas as camadas" if blocks == "all" else ("1 bloco treinável" if blocks == 1 else f"{blocks} blocos treináveis")]
         if self.uses_lora:
             parts.append(f"LoRA r={self.lora_rank} α={self.lora_alpha} em {self.lora_blocks}")
         parts.append("padding dinâmico" if self.padding is None else f"padding {self.padding}")
