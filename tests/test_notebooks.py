@@ -327,4 +327,9 @@ def test_notebook_01_without_dataset_uses_labelled_course_sample(tmp_path):
     text = _output_text(nb)
     assert "amostra pequena em vez do dataset real" in text
     assert "Leitura correta: 200 mensagens [DEMONSTRAÇÃO]" in text
+    # a amostra não tem aspas problemáticas nem repetições: as frases da execução dizem isso
+    for sentence in ("Nenhuma linha fundida", "Nenhuma mensagem se repete", "Nenhum vazamento nesta divisão",
+                     "deduplicar não muda nada aqui"):
+        assert sentence in text, sentence
+    assert "/sample_sms.tsv" not in text  # o caminho da amostra (pasta de instalação) não aparece
     assert (tmp_path / "data" / "train.csv").is_file()

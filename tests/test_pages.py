@@ -480,3 +480,81 @@ def check_built_page(html_dir: Path, page: str) -> None:
     anchors = set(re.findall(r'<dt id="(term-[^"]+)"', glossary))
     links = re.findall(r'href="(?:\.\./)?glossario\.html#(term-[^"]+)"', html)
     assert set(links) <= anchors, set(links) - anchors
+
+
+# ---------------------------------------------------------------------------
+# Livro de demonstração: as frases dos notebooks 1 e 2 e da página de ética seguem os números
+# da própria página (o livro é construído com o modelo aleatório; os dados podem ser os reais
+# ou a amostra do curso). Reaproveita o livro da sessão (fixture built_book) ou
+# LLMDEFINITIONS_BUILT_HTML.
+# ---------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def demo_html_dir(request) -> Path:
+    ready = os.environ.get("LLMDEFINITIONS_BUILT_HTML")
+    if ready:
+        return Path(ready)
+    html, _ = request.getfixturevalue("built_book")
+    return html
+
+
+def _demo_page(html_dir: Path, relative: str):
+    from tests.test_demo_pages import Page  # leitura do HTML (prosa x saídas), num só lugar
+
+    return Page(html_dir / relative)
+
+
+def _pt_number(text: str) -> float:
+    return float(text.replace(".", "").replace(",", "."))
+
+
+def test_demo_nb01_sentences_follow_the_data(demo_html_dir):
+    page = _demo_page(demo_html_dir, "notebooks/01_dados.html")
+    out = page.output_text
+    merged = int(re.search(r"Linhas fundidas numa só: (\d+)", out).group(1))
+    assert ("Nenhuma linha fundida" in out) == (merged == 0)
+    if merged:
+        assert re.search(r"junta \d+ linhas do arquivo", out)
+    copies = int(re.search(r"Cópias exatas \(mesmo texto e rótulo\): (\d+)", out).group(1))
+    assert ("Nenhuma mensagem se repete" in out) == (copies == 0)
+    assert ("deduplicar não muda nada aqui" in out) == (copies == 0)
+    shared = int(re.search(r"Mensagens distintas presentes no treino e no teste: (\d+)", out).group(1))
+    assert ("Nenhum vazamento nesta divisão" in out) == (shared == 0)
+    dropped, ham = re.search(r"Mensagens ham descartadas: ([\d.]+) de ([\d.]+)", out).groups()
+    kept = re.search(r"Label\s+ham\s+(\d+)\s+spam\s+(\d+)", out.split("Mensagens ham descartadas")[0].split("Fração de spam")[-1])
+    assert kept and _pt_number(ham) - _pt_number(dropped) == int(kept.group(1))
+    # a prosa não afirma, sem condição, o que depende dos dados
+    assert "descartamos milhares" not in page.prose
+    for words in ("somem duas mensagens", "várias vezes, idênticas", "mais de 4 mil"):
+        for sentence in page.sentences_with(words):
+            assert "real" in sentence, sentence
+
+
+def test_demo_nb02_sentences_follow_the_run(demo_html_dir):
+    page = _demo_page(demo_html_dir, "notebooks/02_gpt2_pretreinado.html")
+    out = page.output_text
+    yes_spam, n_spam, yes_ham, n_ham = map(int, re.search(
+        r"Respondeu 'yes' em (\d+) de (\d+) spams e em (\d+) de (\d+) mensagens legítimas", out).groups())
+    accuracy, n = re.search(r"Acurácia zero-shot: ([\d.,]+)% em (\d+) mensagens", out).groups()
+    assert n_spam + n_ham == int(n) and n_spam <= 20 and n_ham <= 20
+    assert abs(_pt_number(accuracy) - 100 * (yes_spam + n_ham - yes_ham) / int(n)) < 0.05
+    assert "40 mensagens da validação (20 de cada classe)" not in page.prose
+    # a frase "iguais" sai das três continuações impressas logo acima
+    block = out[:out.index("As três continuações são iguais")].rsplit("Resultado agora", 1)[-1]
+    lines = [line for line in block.splitlines() if line.startswith("'Every effort moves you")][-3:]
+    equal = re.search(r"As três continuações são iguais: (True|False)", out).group(1) == "True"
+    assert len(lines) == 3 and equal == (len(set(lines)) == 1)
+    # o prompt da aula aparece ao lado do do livro, com a saída publicada na aula
+    assert "Saída publicada na aula (GPT-2 small real)" in out
+
+
+def test_demo_ethics_sentences_follow_the_table(demo_html_dir):
+    page = _demo_page(demo_html_dir, "conceitos/etica.html")
+    out = page.output_text
+    rows = re.findall(r"- ([^:\n]+): (?:nenhuma mensagem|([\d.]+) mensagens, (\d+)% delas são (spam|legítimas))", out)
+    assert len(rows) == 2, rows
+    total = re.search(r"([\d.]+) mensagens: ([\d.]+) legítimas e ([\d.]+) spams", out).groups()
+    assert _pt_number(total[0]) == _pt_number(total[1]) + _pt_number(total[2])
+    if not page.demo:  # com o conjunto real, cada padrão fica quase todo numa classe
+        assert all(count and int(pct) >= 95 for _, count, pct, _ in rows), rows
