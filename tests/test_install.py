@@ -92,7 +92,10 @@ def test_student_install_block_starts_jupyterlab(tmp_path):
     shim.mkdir()
     (shim / "python").symlink_to(sys.executable)
     env = {key: value for key, value in os.environ.items() if key not in {"VIRTUAL_ENV", "PYTHONPATH", "PYTHONHOME"}}
-    env.update(jupyter_dirs, PATH=f"{shim}{os.pathsep}{env['PATH']}", PIP_DISABLE_PIP_VERSION_CHECK="1")
+    # PIP_NO_COMPILE: sem pré-compilar os .pyc do torch e do Jupyter, a instalação leva bem menos
+    # (o Python compila o que importar); o cache do pip é o de sempre.
+    env.update(jupyter_dirs, PATH=f"{shim}{os.pathsep}{env['PATH']}", PIP_DISABLE_PIP_VERSION_CHECK="1",
+               PIP_NO_COMPILE="1")
     # O bin do .venv do projeto sai do PATH: `pip` e `jupyter` têm de vir do ambiente novo.
     env["PATH"] = os.pathsep.join(p for p in env["PATH"].split(os.pathsep)
                                   if Path(p).resolve() != Path(sys.executable).parent.resolve())
