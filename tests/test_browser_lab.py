@@ -9,8 +9,8 @@ abre pela interface, roda tudo ("Run All") e confere o que o aluno vê:
 - os blocos de `show_source` legíveis no tema claro E no escuro: contraste WCAG >= 4,5:1 de cada
   token contra o fundo que ele tem de fato (calculado dos estilos computados pelo navegador), e
   linhas longas que rolam de lado (`white-space: pre`) em vez de quebrar a indentação;
-- a barra de progresso do tqdm como widget (download do dataset no notebook 1; os treinos dos
-  notebooks rodam com `progress=False`).
+- a barra de progresso do tqdm como widget (o download do dataset no notebook 1, servido por HTTP
+  nesta máquina; os treinos dos notebooks rodam com `progress=False`).
 
 Capturas de tela (claro e escuro, por notebook) ficam em `_build/capturas/jupyterlab/` (ou em
 `$CAPTURAS_DIR/jupyterlab/`) e o tempo de cada "Run All" em `resultados.json` na mesma pasta.
@@ -27,8 +27,11 @@ import shutil
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -168,6 +171,21 @@ def _write_lab_settings(settings_dir: Path) -> None:
         path.write_text(json.dumps(content), encoding="utf-8")
 
 
+class _QuietHandler(SimpleHTTPRequestHandler):
+    def log_message(self, *args):  # sem uma linha por pedido no log do pytest
+        pass
+
+
+@pytest.fixture(scope="module")
+def zip_url():
+    """O zip do espelho servido por HTTP nesta máquina: o notebook 1 baixa de verdade, com barra."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(_QuietHandler, directory=str(SPAM_ZIP.parent)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_port}/{SPAM_ZIP.name}"
+    server.shutdown()
+    server.server_close()
+
+
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory, request):
     """Um `jupyter lab` do .venv servindo uma cópia de notebooks/, com o kernel no modo de demonstração."""
@@ -180,6 +198,7 @@ def lab(tmp_path_factory, request):
         pytest.skip(f"comando jupyter-lab ausente ao lado de {sys.executable}")
     if not SPAM_ZIP.is_file():
         pytest.skip(f"espelho do dataset ausente: {SPAM_ZIP}")
+    url_of_zip = request.getfixturevalue("zip_url")
 
     base = tmp_path_factory.mktemp("lab")
     workdir = base / "notebooks"  # os notebooks gravam dados ao lado deles: nunca no repositório
@@ -190,7 +209,7 @@ def lab(tmp_path_factory, request):
     env = {key: value for key, value in os.environ.items() if not key.startswith(("LLMDEFINITIONS_", "JUPYTER"))}
     env.update({
         "LLMDEFINITIONS_DEMO": "1",  # o modelo pequeno de demonstração (sem pesos do GPT-2)
-        "LLMDEFINITIONS_SPAM_ZIP": str(SPAM_ZIP),
+        "LLMDEFINITIONS_SPAM_ZIP": url_of_zip,  # um download por HTTP (um arquivo local não tem barra)
         "LLMDEFINITIONS_DEVICE": "cpu",
         "TIKTOKEN_CACHE_DIR": str(TIKTOKEN_CACHE),
         "HF_HUB_OFFLINE": "1",
