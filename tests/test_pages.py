@@ -558,3 +558,11 @@ def test_demo_ethics_sentences_follow_the_table(demo_html_dir):
     assert _pt_number(total[0]) == _pt_number(total[1]) + _pt_number(total[2])
     if not page.demo:  # com o conjunto real, cada padrão fica quase todo numa classe
         assert all(count and int(pct) >= 95 for _, count, pct, _ in rows), rows
+
+
+def test_demo_resources_chart_is_drawn(demo_html_dir):
+    """O gráfico de memória (célula sem entrada) vira imagem mesmo com MPLBACKEND=Agg."""
+    html = (demo_html_dir / "conceitos" / "recursos.html").read_text(encoding="utf-8")
+    cell = html[html.index("tag_remove-input"):]
+    cell = cell[:cell.index("</div>\n<p>")]
+    assert "<img" in cell, cell[:300]
