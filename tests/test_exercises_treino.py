@@ -35,7 +35,10 @@ from tests.test_exercises import (
 )
 
 ATIVIDADES = ("ex07_passo_de_treino", "ex08_validacao")
-TEMPO_CELULA = 20  # segundos por célula na correção do teste
+# Segundos por célula na correção do teste: folgado de propósito. Aqui não há laço infinito; o limite
+# só pega uma célula que trava, não mede velocidade (numa máquina ocupada, importar o torch na
+# célula de preparação já passou de 20 s).
+TEMPO_CELULA = 120
 
 # Pontos de cada teste (grade_id -> pontos): o enunciado e a página do professor usam estes números.
 PONTOS = {
