@@ -224,6 +224,8 @@ def test_repeated_names_are_rejected(data, tokenizer):
 
 def test_rows_that_cannot_run_here_are_skipped_with_reason(data, tokenizer, tmp_path, monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    # Sessão limpa: um teste anterior (test_offline) pode ter deixado o modo de demonstração ligado.
+    monkeypatch.setattr("llmdefinitions.course._state", {"model": None, "data": None})
     lab = make_lab(data, tokenizer, models_dir=tmp_path)
     rows = [quick("pequeno"), quick("médio", model_size="gpt2-medium (355M)"),
             quick("1024", token="last", padding=1024)]
