@@ -1243,7 +1243,7 @@ def test_devolutivas_nao_mostram_testes_ocultos_nem_solucoes(turma, tmp_path):
         assert not vazadas, f"{aluno}/{atividade}: a devolutiva mostra {vazadas[:3]}"
     # Mas diz qual teste falhou e a mensagem.
     texto = _texto_html(turma.pasta / "feedback" / "visivel" / "ex01_divisao" / "ex01_divisao.html")
-    assert "textos distintos em comum" in texto and "testes ocultos" in texto
+    assert "mensagens distintas em comum" in texto and "testes ocultos" in texto
     # Opção do professor: mostrar os testes ocultos (numa cópia, para não mexer nas outras devolutivas).
     copia = tmp_path / "exercises"
     shutil.copytree(turma.pasta, copia)
