@@ -4,7 +4,7 @@
 - Abordagem 2 (`prepare_head_only`): trocamos `out_head` por uma camada de 2 saídas e
   treinamos só ela.
 - Abordagem 3 (`prepare_last_block`): treinamos também o último bloco transformer e a
-  normalização final.
+  LayerNorm final.
 """
 
 from __future__ import annotations
@@ -65,7 +65,7 @@ def prepare_head_only(model, num_classes: int = NUM_CLASSES, seed: int = 123):
 
 
 def prepare_last_block(model, num_classes: int = NUM_CLASSES, seed: int = 123):
-    """Abordagem 3: como a 2, mais o último bloco transformer e a normalização final."""
+    """Abordagem 3: como a 2, mais o último bloco transformer e a LayerNorm final."""
     prepare_head_only(model, num_classes, seed)
     for module in (model.trf_blocks[-1], model.final_norm):
         for param in module.parameters():

@@ -1,6 +1,6 @@
 """Como os notebooks obtêm o modelo e os dados — e o modo de demonstração.
 
-Normalmente usamos o GPT-2 pré-treinado de verdade e o dataset real. Quando os pesos não
+Normalmente usamos o GPT-2 pré-treinado de verdade e o conjunto de dados real. Quando os pesos não
 podem ser baixados (sem internet e sem cópia local), os notebooks continuam rodando num
 **modo de demonstração**: um GPT-2 pequeno com pesos ALEATÓRIOS, sempre com um aviso
 bem visível. Os números desse modo ilustram o código, não o desempenho de um LLM.
@@ -178,9 +178,9 @@ def course_data_file(directory="data"):
         return path
     except DataDownloadError as err:
         show_warning(
-            "MODO DE DEMONSTRAÇÃO: amostra pequena em vez do dataset real",
+            "MODO DE DEMONSTRAÇÃO: amostra pequena em vez do conjunto de dados real",
             "Motivo: o SMS Spam Collection não pôde ser obtido; usamos 200 mensagens escritas para o curso.",
-            "Para usar o dataset real: rode com internet ou aponte LLMDEFINITIONS_SPAM_ZIP para o zip.",
+            "Para usar o conjunto de dados real: rode com internet ou aponte LLMDEFINITIONS_SPAM_ZIP para o zip.",
             details=str(err),
         )
         _state["data"] = "demo"

@@ -137,7 +137,7 @@ def _download(url: str, zip_path: Path) -> None:
 
 def _manual_download_help() -> str:
     return (
-        f"Para continuar sem internet, baixe o zip à mão na página do UCI ({SPAM_DATA_PAGE}, "
+        f"Para continuar sem internet, baixe o zip à mão na página da UCI ({SPAM_DATA_PAGE}, "
         f"botão 'Download'), salve-o no computador e passe o caminho local como `url`, por "
         f'exemplo download_and_unzip_spam_data(url="/caminho/sms+spam+collection.zip"), ou '
         f"defina a variável de ambiente {SPAM_ZIP_ENV_VAR} com esse caminho."

@@ -23,7 +23,7 @@ LAYER_NORM_EPS = 1e-5  # o mesmo epsilon do GPT-2 original
 
 
 class MultiHeadAttention(nn.Module):
-    """Atenção multi-cabeça causal: cada token só olha para si e para os anteriores."""
+    """Atenção multicabeça causal: cada token só olha para si e para os anteriores."""
 
     def __init__(self, d_in: int, d_out: int, num_heads: int, dropout: float, qkv_bias: bool):
         super().__init__()
@@ -89,7 +89,7 @@ class TransformerBlock(nn.Module):
 
 
 class GPTModel(nn.Module):
-    """O GPT-2: embeddings, uma pilha de blocos transformer, normalização final e saída.
+    """O GPT-2: embeddings, uma pilha de blocos transformer, LayerNorm final e saída.
 
     `cfg` tem as chaves `vocab_size, context_length, emb_dim, n_heads, n_layers,
     drop_rate, qkv_bias` (veja `llmdefinitions.config`).

@@ -114,7 +114,7 @@ def test_extrapolation_is_labelled_and_consistent():
         import bench_finetune as bench
     finally:
         sys.path.remove(str(SCRIPT.parent))
-    # 130 lotes de treino e 19 de validação (o dataset real): 650 passos em 5 épocas,
+    # 130 lotes de treino e 19 de validação (o conjunto de dados real): 650 passos em 5 épocas,
     # avaliações nos passos 0, 50, ..., 600 (13) e no fim de cada época (5), 10 lotes cada.
     assert bench.loop_schedule(130, 19, 5) == {"train_batches": 650, "eval_batches": 180}
     naive = {

@@ -328,7 +328,7 @@ def test_notebook_01_without_dataset_uses_labelled_course_sample(tmp_path):
     env = _kernel_env(tmp_path / "zip-que-nao-existe.zip", demo=True)
     nb = _execute("01_dados", tmp_path, env)
     text = _output_text(nb)
-    assert "amostra pequena em vez do dataset real" in text
+    assert "amostra pequena em vez do conjunto de dados real" in text
     assert "Leitura correta: 200 mensagens [DEMONSTRAÇÃO]" in text
     # a amostra não tem aspas problemáticas nem repetições: as frases da execução dizem isso
     for sentence in ("Nenhuma linha fundida", "Nenhuma mensagem se repete", "Nenhum vazamento nesta divisão",

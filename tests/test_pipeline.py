@@ -1,4 +1,4 @@
-"""Dados -> lotes -> três abordagens -> treino -> avaliação, em modelos pequenos e no dataset real."""
+"""Dados -> lotes -> três abordagens -> treino -> avaliação, em modelos pequenos e no conjunto de dados real."""
 
 from __future__ import annotations
 
