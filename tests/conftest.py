@@ -66,6 +66,17 @@ def built_book(tmp_path_factory):
     return out / "_build" / "html", log
 
 
+@pytest.fixture(scope="session")
+def built_html(request) -> Path:
+    """A pasta HTML do livro de demonstração: a de LLMDEFINITIONS_BUILT_HTML (um livro já construído,
+    para iterar sem reconstruir) ou a do `built_book` desta sessão."""
+    ready = os.environ.get("LLMDEFINITIONS_BUILT_HTML")
+    if ready:
+        return Path(ready)
+    html, _ = request.getfixturevalue("built_book")
+    return html
+
+
 # Capturas de tela dos testes no navegador (site e JupyterLab): o fim do relatório do pytest diz
 # onde ficaram as desta sessão, para o mantenedor (e o CI, que guarda a pasta) encontrá-las.
 CAPTURAS_RAIZ = Path(os.environ.get("CAPTURAS_DIR") or REPO_ROOT / "_build" / "capturas")

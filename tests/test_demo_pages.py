@@ -11,7 +11,6 @@ de um livro já construído (ex.: `/tmp/livro/_build/html`).
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 
@@ -25,12 +24,8 @@ MACHINE_PATHS = ("/tmp/", "/root/", "/home/", "/work/", "/Users/", "site-package
 
 
 @pytest.fixture(scope="module")
-def html_dir(request) -> Path:
-    ready = os.environ.get("LLMDEFINITIONS_BUILT_HTML")
-    if ready:
-        return Path(ready)
-    html, _ = request.getfixturevalue("built_book")
-    return html
+def html_dir(built_html) -> Path:
+    return built_html
 
 
 class Page:

@@ -491,12 +491,8 @@ def check_built_page(html_dir: Path, page: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def demo_html_dir(request) -> Path:
-    ready = os.environ.get("LLMDEFINITIONS_BUILT_HTML")
-    if ready:
-        return Path(ready)
-    html, _ = request.getfixturevalue("built_book")
-    return html
+def demo_html_dir(built_html) -> Path:
+    return built_html
 
 
 def _demo_page(html_dir: Path, relative: str):
