@@ -1,9 +1,9 @@
 # Os dois comandos do README:
 #   make book   -> instala tudo em .venv e constrói o site (jupyter-book build book)
-#   make test   -> instala tudo em .venv e roda todos os testes
-# Outros: make bench (benchmark de desempenho), make release (versões dos alunos),
-#         make linkcheck (links do livro, sem executar notebooks), make dist (wheel e sdist),
-#         make test-minimo (versões mínimas das dependências), make clean.
+#   make test   -> instala tudo em .venv, roda o lint (make lint) e todos os testes
+# Outros: make lint (ruff: estilo e ordem dos imports), make bench (benchmark de desempenho),
+#         make release (versões dos alunos), make linkcheck (links do livro, sem executar notebooks),
+#         make dist (wheel e sdist), make test-minimo (versões mínimas das dependências), make clean.
 
 PYTHON ?= python3
 VENV ?= .venv
@@ -17,7 +17,7 @@ LINKCHECK_FLAGS ?=
 
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: install lab book test test-minimo test-colab bench release linkcheck dist clean
+.PHONY: install lab book lint test test-minimo test-colab bench release linkcheck dist clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -40,7 +40,11 @@ book: install
 	$(BIN)/jupyter-book build book $(BOOK_FLAGS)
 	@echo "Site pronto: _build/html/index.html"
 
-test: install
+# O ruff (extra `test`) com a configuração de [tool.ruff] no pyproject.toml; o `make test` roda antes do pytest.
+lint: install
+	$(BIN)/ruff check .
+
+test: install lint
 	$(BIN)/python -m pytest
 
 bench: install

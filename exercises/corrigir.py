@@ -35,12 +35,12 @@ import argparse
 import fnmatch
 import json
 import os
+import queue
 import re
 import shutil
 import subprocess
 import sys
 import tempfile
-import queue
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -136,9 +136,9 @@ def _garantir_gradebook(pasta: Path, atividades: list[str]) -> bool:
 
 def medir_tempos(pasta: Path = PASTA) -> dict:
     """Executa cada notebook de `source/` (as soluções) e grava quanto cada célula do nbgrader levou."""
-    from nbclient import NotebookClient
-
     from datetime import datetime
+
+    from nbclient import NotebookClient
 
     def segundos(celula) -> float:
         execucao = celula.get("metadata", {}).get("execution", {})

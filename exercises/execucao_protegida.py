@@ -154,7 +154,9 @@ class ExecucaoProtegida(Execute):
         self._tarefa_saida = None
         info = (resources or {}).get("nbgrader", {})
         chave = f"{info.get('assignment')}/{info.get('notebook')}"
-        limites = limites_por_celula(self.arquivo_tempos, self.margem_tempo, self.piso_tempo) if self.arquivo_tempos else {}
+        limites = {}
+        if self.arquivo_tempos:
+            limites = limites_por_celula(self.arquivo_tempos, self.margem_tempo, self.piso_tempo)
         self._limites = limites.get(chave, {})
         self._estourou = False
         inicio = monotonic()

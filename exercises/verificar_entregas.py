@@ -274,7 +274,8 @@ def reparar_notebook(entregue: Path, release: Path) -> list[str]:
     for p, ref in enumerate(referencia):
         if p in local:
             continue
-        iguais = [i for i in sorted(livres) if nb.cells[i].cell_type == ref.cell_type and nb.cells[i].source == ref.source]
+        iguais = [i for i in sorted(livres)
+                  if nb.cells[i].cell_type == ref.cell_type and nb.cells[i].source == ref.source]
         if len(iguais) == 1:
             achar(p, iguais[0], "mesmo conteúdo")
     for p, ref in enumerate(referencia):
@@ -284,7 +285,8 @@ def reparar_notebook(entregue: Path, release: Path) -> list[str]:
         for candidata, vizinha in ((None if seguinte is None else seguinte - 1, p + 1),
                                    (None if anterior is None else anterior + 1, p - 1)):
             if candidata in livres and nb.cells[candidata].cell_type == ref.cell_type:
-                achar(p, candidata, f"posição {'antes' if vizinha > p else 'depois'} da célula {vizinha} da versão do aluno")
+                lado = "antes" if vizinha > p else "depois"
+                achar(p, candidata, f"posição {lado} da célula {vizinha} da versão do aluno")
                 break
 
     acoes = []
@@ -351,7 +353,8 @@ def reparar(pasta: Path = PASTA, atividade: str = "*", aluno: str = "*") -> list
         if not release.exists():
             acoes.append(f"{entrega.aluno}/{entrega.atividade}: sem {release} para copiar os metadados")
             continue
-        acoes += [f"{entrega.aluno}/{entrega.atividade}/{entrega.notebook}: {a}" for a in reparar_notebook(entregue, release)]
+        prefixo = f"{entrega.aluno}/{entrega.atividade}/{entrega.notebook}"
+        acoes += [f"{prefixo}: {a}" for a in reparar_notebook(entregue, release)]
     return acoes
 
 

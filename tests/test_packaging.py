@@ -57,8 +57,8 @@ def test_book_config_and_single_toc():
 
 import subprocess  # noqa: E402
 import sys  # noqa: E402
-import zipfile  # noqa: E402
 import tarfile  # noqa: E402
+import zipfile  # noqa: E402
 
 import pytest  # noqa: E402
 
@@ -107,8 +107,8 @@ def _import_from(target, tmp_path) -> str:
 def test_installed_wheel_imports_and_reads_its_sample(dist_dir, tmp_path):
     target = tmp_path / "instalado"
     wheel = next(dist_dir.glob("*.whl"))
-    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", str(target), str(wheel)],
-                   check=True, capture_output=True)
+    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", str(target),
+                    str(wheel)], check=True, capture_output=True)
     out = _import_from(target, tmp_path)
     assert str(target) in out.splitlines()[0]  # o pacote veio da wheel, não do repositório
     assert out.splitlines()[-1] == "200"  # a amostra do curso está dentro do pacote

@@ -86,7 +86,8 @@ def test_linkcheck_runs_weekly():
 def test_linkcheck_target_reads_the_book_without_executing_it():
     """O mesmo `make linkcheck` do workflow, aqui só com links internos (não há internet)."""
     result = subprocess.run(
-        ["make", "linkcheck", "LINKCHECK_FLAGS=--so-internos"], cwd=REPO_ROOT, capture_output=True, text=True, timeout=600,
+        ["make", "linkcheck", "LINKCHECK_FLAGS=--so-internos"], cwd=REPO_ROOT, capture_output=True, text=True,
+        timeout=600,
     )
     log = result.stdout + result.stderr
     assert result.returncode == 0, log[-4000:]

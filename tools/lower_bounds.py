@@ -75,7 +75,8 @@ def main(argv: list[str] | None = None) -> int:
     _run([str(python), "-m", "ipykernel", "install", "--sys-prefix", "--name", "python3"], capture_output=True)
 
     installed = subprocess.run([str(python), "-m", "pip", "freeze"], capture_output=True, text=True, check=True).stdout
-    versions = {line.split("==")[0].lower().replace("_", "-"): line.split("==")[1] for line in installed.splitlines() if "==" in line}
+    versions = {line.split("==")[0].lower().replace("_", "-"): line.split("==")[1]
+                for line in installed.splitlines() if "==" in line}
     print("\nVersões mínimas instaladas (pedida -> instalada):")
     for name, version in sorted(pins.items()):
         print(f"  {name:20s} {version:10s} -> {versions.get(name.lower().replace('_', '-'), '?')}")
