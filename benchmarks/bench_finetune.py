@@ -51,7 +51,7 @@ if str(REPO_ROOT) not in sys.path:  # roda direto do repositório, mesmo sem `pi
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
-from versao import code_version  # noqa: E402
+from version import code_version  # noqa: E402
 from torch import nn  # noqa: E402
 
 from llmdefinitions import (  # noqa: E402

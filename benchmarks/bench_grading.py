@@ -33,12 +33,13 @@ from pathlib import Path
 
 import nbformat
 
-RAIZ = Path(__file__).resolve().parents[1]
-EXERCICIOS = RAIZ / "exercises"
-sys.path.insert(0, str(EXERCICIOS))
+REPO_ROOT = Path(__file__).resolve().parents[1]
+EXERCISES_DIR = REPO_ROOT / "exercises"
+sys.path.insert(0, str(EXERCISES_DIR))
 
 import publicar  # noqa: E402
-from entregas_simuladas import metadados_nbgrader as _nbgrader, modificar_respostas  # noqa: E402
+from entregas_simuladas import metadados_nbgrader as _nbgrader  # noqa: E402
+from entregas_simuladas import modificar_respostas  # noqa: E402
 
 
 def _em_laco(nb):
@@ -103,14 +104,14 @@ def main(argv=None) -> int:
     parser.add_argument("--processos", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--sem-sequencial", action="store_true", help="não roda a correção sequencial de comparação")
     parser.add_argument("--observacao", default="", help="texto gravado no JSON (ex.: 'máquina compartilhada')")
-    parser.add_argument("--json", type=Path, default=RAIZ / "benchmarks" / "results" / "correcao-2-nucleos.json")
+    parser.add_argument("--json", type=Path, default=REPO_ROOT / "benchmarks" / "results" / "correcao-2-nucleos.json")
     args = parser.parse_args(argv)
     os.environ["PATH"] = publicar.ambiente_nbgrader()["PATH"]
     os.environ.setdefault("OMP_NUM_THREADS", "1")
 
     with tempfile.TemporaryDirectory(prefix="bench-correcao-") as temporaria:
         base = Path(temporaria) / "base" / "exercises"
-        publicar.copiar_curso(EXERCICIOS, base)
+        publicar.copiar_curso(EXERCISES_DIR, base)
         publicar.gerar_release(base)
         turma = montar_turma(base, args.entregas)
         total = sum(len(v) for v in turma.values())

@@ -37,7 +37,7 @@ if str(REPO_ROOT) not in sys.path:  # roda direto do repositório, mesmo sem `pi
     sys.path.insert(0, str(REPO_ROOT))
 
 import torch  # noqa: E402
-from versao import code_version  # noqa: E402
+from version import code_version  # noqa: E402
 
 from llmdefinitions import GPTModel, config_from_settings, get_tokenizer, gpt2_config, load_weights_into_gpt  # noqa: E402
 from llmdefinitions import prepare_spam_splits, read_checkpoint  # noqa: E402

@@ -99,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("MPLBACKEND", "Agg")
     sys.path.insert(0, str(REPO_ROOT))
     sys.path.insert(0, str(REPO_ROOT / "benchmarks"))
-    from versao import code_version
+    from version import code_version
 
     if args.threads:
         import torch

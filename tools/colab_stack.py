@@ -140,9 +140,9 @@ def count(cases: list[dict]) -> dict:
 
 def code_version() -> dict:
     sys.path.insert(0, str(REPO_ROOT / "benchmarks"))
-    from versao import code_version as version  # o mesmo registro dos outros resultados
+    import version  # benchmarks/version.py: o mesmo registro dos outros resultados
 
-    return version()
+    return version.code_version()
 
 
 def main() -> int:
