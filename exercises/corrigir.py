@@ -436,7 +436,6 @@ def main(argv: list[str] | None = None) -> int:
                         help="segundos para TODA célula (em vez dos limites medidos em tempos_solucoes.json)")
     parser.add_argument("--processos", type=int, default=os.cpu_count() or 1,
                         help="alunos corrigidos ao mesmo tempo (padrão: o número de núcleos)")
-    parser.add_argument("--reparar", action="store_true", help="(padrão; mantido por compatibilidade)")
     parser.add_argument("--sem-reparo", action="store_true",
                         help="não repara metadados nem nomes antes de corrigir (só aponta)")
     parser.add_argument("--apenas-feedback", action="store_true",
