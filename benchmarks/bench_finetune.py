@@ -1,8 +1,8 @@
 #!/usr/bin/env python
 """Benchmark: o fine-tuning da aula (ingênuo) contra o caminho do projeto.
 
-Na aula, treinar o último bloco do GPT-2 small (abordagem 3) levou 60,93 min no computador da aula (a aula não diz qual).
-Quase todo esse tempo é gasto recalculando, a cada passo, a saída dos 11 blocos
+Na aula, treinar o último bloco do GPT-2 small (abordagem 3) levou 60,93 min no computador da
+aula (a aula não diz qual). Quase todo esse tempo é gasto recalculando, a cada passo, a saída dos 11 blocos
 congelados, que nunca muda. Este script mede, na mesma máquina e na mesma execução:
 
 1. `naive`: o laço como a aula o roda (padding fixo, modelo inteiro a cada passo);
@@ -36,8 +36,6 @@ import contextlib
 import io
 import json
 import math
-import os
-import platform
 import subprocess
 import sys
 import tempfile
@@ -45,46 +43,44 @@ import time
 import warnings
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-if str(REPO_ROOT) not in sys.path:  # roda direto do repositório, mesmo sem `pip install -e .`
-    sys.path.insert(0, str(REPO_ROOT))
+if str(Path(__file__).resolve().parent) not in sys.path:  # `common` e `version`, ao lado deste script
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
-from version import code_version  # noqa: E402
+from common import (  # noqa: E402
+    REPO_ROOT,
+    SEED,
+    add_engine_arguments,
+    add_model_and_data_arguments,
+    format_seconds,
+    machine_info,
+    resolve_device,
+    spam_splits,
+    starting_model,
+    write_json,
+)
 from torch import nn  # noqa: E402
 
 from llmdefinitions import (  # noqa: E402
     PAD_TOKEN_ID,
-    GPTModel,
     HiddenBatch,
     TrainableTail,
     calc_accuracy_loader,
-    config_from_settings,
     create_dataloaders,
     extract_features,
     frozen_outputs_loader,
-    get_device,
     get_tokenizer,
-    gpt2_config,
-    load_weights_into_gpt,
-    model_size_from_name,
     precompute_frozen_outputs,
     prepare_head_only,
     prepare_last_block,
-    prepare_spam_splits,
-    read_checkpoint,
     train_classifier_simple,
 )
-from llmdefinitions.course import DEMO_CONFIG  # noqa: E402
-from llmdefinitions.features import _token_batches  # noqa: E402
-from llmdefinitions.data import SPAM_DATA_URL  # noqa: E402
+from llmdefinitions.memory import peak_rss_mb  # noqa: E402
 
 # --------------------------------------------------------------------------- constantes
 
 LECTURE_MINUTES = 60.93  # o treino da abordagem 3 na aula, no computador da aula (não diz qual)
-SEED = 123
-MODEL_NAME = "gpt2-small (124M)"
 # Configurações do treino da aula (as mesmas para todos os caminhos).
 LEARNING_RATE, WEIGHT_DECAY = 5e-5, 0.1
 EVAL_FREQ, EVAL_ITER = 50, 5
@@ -115,7 +111,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help="só mede o pré-cálculo congelado para cada número de threads (ex.: 1,2)")
     run.add_argument("--json", type=Path, help="grava os resultados neste arquivo JSON")
     run.add_argument("--in-process", action="store_true",
-                     help="roda os caminhos no próprio processo (testes rápidos); o pico de RSS deixa de ser por caminho")
+                     help="roda os caminhos no próprio processo (testes rápidos); "
+                          "o pico de RSS deixa de ser por caminho")
     run.add_argument("--verbose", action="store_true", help="mostra as linhas do laço de treino")
     run.add_argument("--naive-from", type=Path, default=None, metavar="JSON",
                      help="não roda o ingênuo: reaproveita a medição dele gravada num JSON anterior deste script "
@@ -131,8 +128,7 @@ def build_parser() -> argparse.ArgumentParser:
                             "igual para todos os caminhos")
 
     engine = parser.add_argument_group("motor")
-    engine.add_argument("--device", default="cpu", choices=("cpu", "cuda", "auto"))
-    engine.add_argument("--threads", type=int, default=None, help="torch.set_num_threads (padrão do torch se omitido)")
+    add_engine_arguments(engine)
     engine.add_argument("--amp", default="off", choices=("off", "bf16", "fp16"),
                         help="torch.autocast no pré-cálculo, no treino e na avaliação")
     engine.add_argument("--pin-memory", default="auto", choices=("auto", "on", "off"),
@@ -142,14 +138,7 @@ def build_parser() -> argparse.ArgumentParser:
                              "ele deixou o treino do projeto ~5x mais lento (lotes de comprimentos variados)")
 
     data = parser.add_argument_group("modelo e dados")
-    data.add_argument("--tiny", action="store_true",
-                      help="GPT-2 estreito e raso (emb 64, 2 camadas, 4 cabeças): para testes")
-    data.add_argument("--models-dir", type=Path, default=None,
-                      help="pasta com 124M/config.json e 124M/model.safetensors; sem ela, pesos aleatórios")
-    data.add_argument("--data-dir", type=Path, default=REPO_ROOT / "data",
-                      help="onde o dataset é extraído e os CSVs são gravados")
-    data.add_argument("--spam-zip", default=None,
-                      help="zip local do SMS Spam Collection (padrão: download, ou LLMDEFINITIONS_SPAM_ZIP)")
+    add_model_and_data_arguments(data)
     for split in ("train", "val", "test"):
         data.add_argument(f"--limit-{split}", type=int, default=None, help=f"usa só os N primeiros textos de {split}")
     return parser
@@ -185,13 +174,6 @@ def child_argv(args: argparse.Namespace, only: str, json_path: Path, **overrides
 
 
 # --------------------------------------------------------------------------- motor: dispositivo, threads, AMP
-
-def resolve_device(name: str) -> torch.device:
-    device = get_device() if name == "auto" else torch.device(name)
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise SystemExit("--device cuda pedido, mas o torch não vê nenhuma GPU CUDA.")
-    return device
-
 
 def configure_engine(args) -> torch.device:
     if args.threads is not None:
@@ -250,18 +232,6 @@ class Stopwatch:
         self.seconds = time.perf_counter() - self.start
 
 
-def peak_rss_mb() -> float:
-    """Pico de memória residente (RSS) deste processo, em MiB."""
-    try:
-        import resource
-    except ImportError:  # Windows
-        import psutil
-
-        return psutil.Process().memory_info().peak_wset / 2**20
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return peak / 2**20 if sys.platform == "darwin" else peak / 1024  # macOS: bytes; Linux: KiB
-
-
 def measure_matmul_gflops(device: torch.device, dtype=torch.float32, rounds: int = 5) -> dict:
     """Velocidade de `torch.mm` (1024×768 @ 768×3072) nesta máquina, em GFLOP/s."""
     m, k, n = MATMUL_SHAPE
@@ -283,36 +253,6 @@ def measure_matmul_gflops(device: torch.device, dtype=torch.float32, rounds: int
 
 # --------------------------------------------------------------------------- modelo e dados
 
-def model_config(args) -> tuple[dict, str]:
-    if args.tiny:
-        # Mesma arquitetura e vocabulário do GPT-2, estreito e raso (a do modo de demonstração).
-        return dict(DEMO_CONFIG), "GPT-2 pequeno (emb 64, 2 camadas, 4 cabeças)"
-    return gpt2_config(MODEL_NAME), MODEL_NAME
-
-
-def build_model(args, device: torch.device):
-    """O GPT-2 de partida, idêntico em todos os caminhos: pesos reais se houver, senão aleatórios
-    com semente fixa (a velocidade não depende dos valores dos pesos)."""
-    config, name = model_config(args)
-    checkpoint, missing = None, ""
-    if args.models_dir is not None and not args.tiny:
-        candidate = Path(args.models_dir) / model_size_from_name(MODEL_NAME)
-        if (candidate / "config.json").is_file() and (candidate / "model.safetensors").is_file():
-            checkpoint = candidate
-        else:
-            missing = f"; não há pesos em {candidate}"
-    torch.manual_seed(SEED)
-    if checkpoint is not None:
-        settings, params = read_checkpoint(checkpoint)
-        model = load_weights_into_gpt(GPTModel(config_from_settings(settings)), params)  # já amarra out_head
-        weights = f"pré-treinados ({checkpoint})"
-    else:
-        model = GPTModel(config)
-        model.out_head.weight = model.tok_emb.weight  # como no GPT-2: saída amarrada aos embeddings
-        weights = f"aleatórios (semente {SEED}{missing})"
-    return model.to(device), {"model": name, "weights": weights, "config": config}
-
-
 def weights_fingerprint(model) -> float:
     """Um número que muda se os pesos mudarem: confere que os caminhos partem do mesmo modelo.
     (Somas sem cópias dos tensores, para não inflar o pico de memória que medimos.)"""
@@ -321,10 +261,8 @@ def weights_fingerprint(model) -> float:
 
 
 def load_splits(args):
-    """(train_df, val_df, test_df) do dataset real, opcionalmente cortados para testes rápidos."""
-    url = args.spam_zip if args.spam_zip is not None else SPAM_DATA_URL
-    with contextlib.redirect_stdout(io.StringIO()):  # a mensagem de extração se repetiria em cada caminho
-        splits = prepare_spam_splits(args.data_dir, url=url, random_state=SEED)
+    """(train_df, val_df, test_df) do conjunto de dados real, opcionalmente cortados para testes rápidos."""
+    splits = spam_splits(args.data_dir, args.spam_zip)
     limits = (args.limit_train, args.limit_val, args.limit_test)
     return tuple(df if limit is None else df.iloc[:limit].reset_index(drop=True)
                  for df, limit in zip(splits, limits))
@@ -447,12 +385,12 @@ class ForwardRecorder:
 
 
 def frozen_token_counts(datasets) -> dict:
-    """Tokens reais dos textos, e tokens que o pré-cálculo processa, contados nos próprios
-    lotes dele (`_token_batches`: cada texto distinto uma vez, sem padding)."""
+    """Tokens reais dos textos, e tokens que o pré-cálculo processa: ele passa cada texto
+    distinto uma vez só, sem padding (textos repetidos não voltam a passar)."""
     real, processed = 0, 0
     for dataset in datasets:
         real += sum(len(ids) for ids in dataset.encoded_texts)
-        processed += sum(ids.numel() for _, ids in _token_batches(dataset, FROZEN_BATCH_SIZE))
+        processed += sum(len(ids) for ids in {tuple(ids) for ids in dataset.encoded_texts})
     return {"real_tokens": real, "tokens": processed}
 
 
@@ -474,7 +412,7 @@ def prepare_path(args, device, approach: int, padding: str = "dynamic"):
     """Modelo de partida (o mesmo em todos os caminhos), preparado para a abordagem, e os dados.
     (Para os caminhos do projeto, o padding dos loaders de texto não importa: o pré-cálculo
     usa os textos tokenizados, com o mesmo truncamento do treino.)"""
-    model, info = build_model(args, device)
+    model, info = starting_model(args.tiny, args.models_dir, device)
     if approach == 2:
         prepare_head_only(model, seed=SEED)
     elif approach == 3:
@@ -582,8 +520,8 @@ def run_features(args, device) -> dict:
     flops = FlopCounter(model)
     flops.phase = "extract"
     with Stopwatch(device) as extract, autocast(args, device):
-        features = [extract_features(model, loader.dataset, device, pooling="last", batch_size=FROZEN_BATCH_SIZE)
-                    for loader in loaders]
+        features = [extract_features(model, loader.dataset, device, token_position="last_real",
+                                     batch_size=FROZEN_BATCH_SIZE) for loader in loaders]
     (X_train, y_train), (X_val, y_val), (X_test, y_test) = features
 
     accuracy, phases = {}, {"extract_s": extract.seconds}
@@ -732,30 +670,17 @@ def add_floor(entry: dict, gflops: float) -> None:
     entry["total_over_floor"] = entry["total_s"] / entry["floor_s"] if entry["floor_s"] else None
 
 
-def machine_info(args, device: torch.device) -> dict:
-    return {
-        "platform": platform.platform(),
-        "processor": platform.processor() or platform.machine(),
-        "cpu_count": os.cpu_count(),
-        "python": platform.python_version(),
-        "torch": torch.__version__,
-        "device": str(device),
-        "gpu": torch.cuda.get_device_name(device) if device.type == "cuda" else None,
-        "threads": torch.get_num_threads(),
-        "amp": args.amp,
-        "rss_per_path": not args.in_process,
-        "cudnn_sdpa": not args.no_cudnn_sdpa if device.type == "cuda" else None,
-        "pin_memory": use_pin_memory(args, device),
-        "date": time.strftime("%Y-%m-%d %H:%M:%S"),
-        "load_average": os.getloadavg() if hasattr(os, "getloadavg") else None,
-        **code_version(),
-    }
+def finetune_machine_info(args, device: torch.device) -> dict:
+    """A máquina (`common.machine_info`) e as opções do motor que mudam os tempos."""
+    return machine_info(device, amp=args.amp, rss_per_path=not args.in_process,
+                        cudnn_sdpa=not args.no_cudnn_sdpa if device.type == "cuda" else None,
+                        pin_memory=use_pin_memory(args, device))
 
 
 def run_benchmark(args) -> dict:
     device = configure_engine(args)
     matmul_dtype = amp_dtype(args) if device.type == "cuda" and args.amp != "off" else torch.float32
-    results = {"machine": machine_info(args, device), "matmul": measure_matmul_gflops(device, matmul_dtype),
+    results = {"machine": finetune_machine_info(args, device), "matmul": measure_matmul_gflops(device, matmul_dtype),
                "settings": {"epochs": args.epochs, "naive_epochs": args.naive_epochs, "batch_size": args.batch_size,
                             "eval_freq": EVAL_FREQ, "eval_iter": EVAL_ITER, "learning_rate": LEARNING_RATE,
                             "weight_decay": WEIGHT_DECAY, "seed": SEED, "tiny": args.tiny, "adamw": args.adamw,
@@ -778,10 +703,11 @@ def run_benchmark(args) -> dict:
                            for name, entry in results["paths"].items()}
                 write_json(args.json, {**results, "paths": partial, "partial": True})
         check = None
-        if "naive" in results["paths"] and "ours" in results["paths"] and results["paths"]["naive"]["epochs"] != args.epochs:
-            print(f"\n=== ours_check: o projeto com {results['paths']['naive']['epochs']} época(s), só para comparar previsões ===",
+        naive_epochs = results["paths"]["naive"]["epochs"] if "naive" in results["paths"] else None
+        if "ours" in results["paths"] and naive_epochs not in (None, args.epochs):
+            print(f"\n=== ours_check: o projeto com {naive_epochs} época(s), só para comparar previsões ===",
                   flush=True)
-            check = run_child(args, "ours", workdir, epochs=results["paths"]["naive"]["epochs"])
+            check = run_child(args, "ours", workdir, epochs=naive_epochs)
 
     paths = results["paths"]
     for entry in paths.values():
@@ -834,7 +760,7 @@ def load_previous_naive(args, results: dict) -> dict:
     naive["reused_from"] = {"file": str(args.naive_from), "date": previous["machine"]["date"],
                             "machine": previous["machine"]}
     print(f"=== naive: reaproveitado de {args.naive_from} (medido em {previous['machine']['date']}, "
-          f"{naive['epochs']} época(s), {_fmt_s(naive['total_s'])}) ===", flush=True)
+          f"{naive['epochs']} época(s), {format_seconds(naive['total_s'])}) ===", flush=True)
     return naive
 
 
@@ -847,18 +773,10 @@ def run_thread_sweep(args) -> dict:
             result = run_child(args, "precompute", Path(tmp), threads=threads)
             sweep.append({"threads": threads, "precompute_s": result["total_s"], "tokens_per_s": result["tokens_per_s"],
                           "peak_rss_mb": result["peak_rss_mb"], "model": result["model"]})
-    return {"machine": machine_info(args, resolve_device(args.device)), "thread_sweep": sweep}
+    return {"machine": finetune_machine_info(args, resolve_device(args.device)), "thread_sweep": sweep}
 
 
 # --------------------------------------------------------------------------- relatório
-
-def _fmt_s(seconds) -> str:
-    if seconds is None:
-        return "-"
-    if seconds >= 600:
-        return f"{seconds / 60:.1f} min"
-    return f"{seconds:.1f} s" if seconds >= 1 else f"{seconds * 1000:.0f} ms"
-
 
 def _row(cells, widths) -> str:
     return "  ".join(str(c).ljust(w) if i == 0 else str(c).rjust(w) for i, (c, w) in enumerate(zip(cells, widths)))
@@ -866,7 +784,8 @@ def _row(cells, widths) -> str:
 
 def format_summary(results: dict) -> str:
     machine, matmul = results["machine"], results["matmul"]
-    lines = ["", "=" * 100, "RESUMO DO BENCHMARK (tempos de parede; máquina compartilhada = números com ruído)", "=" * 100]
+    lines = ["", "=" * 100, "RESUMO DO BENCHMARK (tempos de parede; máquina compartilhada = números com ruído)",
+             "=" * 100]
     first = next(iter(results["paths"].values()), {})
     lines.append(f"Modelo: {first.get('model', '?')}, pesos {first.get('weights', '?')}")
     lines.append(f"Dados: treino {results['data']['train']} | validação {results['data']['val']} | "
@@ -894,9 +813,10 @@ def format_summary(results: dict) -> str:
         label = "ingênuo EXTRAPOLADO" if name == "naive_extrapolated" else PATH_LABELS[name]
         acc = entry.get("accuracy", {}).get("test")
         lines.append(_row([
-            label, entry.get("epochs", "-"), _fmt_s(pre), _fmt_s(train), _fmt_s(final), _fmt_s(entry["total_s"]),
+            label, entry.get("epochs", "-"), format_seconds(pre), format_seconds(train), format_seconds(final),
+            format_seconds(entry["total_s"]),
             f"{entry['peak_rss_mb']:.0f} MiB" if "peak_rss_mb" in entry else "-",
-            _fmt_s(entry.get("floor_s")),
+            format_seconds(entry.get("floor_s")),
             f"{entry['total_over_floor']:.1f}x" if entry.get("total_over_floor") else "-",
             f"{acc * 100:.1f}%" if acc is not None else "-",
         ], widths))
@@ -907,7 +827,7 @@ def format_summary(results: dict) -> str:
     if "approach1" in results["paths"]:
         a1 = results["paths"]["approach1"]
         lr = a1["accuracy_logistic_regression"]
-        lines.append(f"abordagem 1 com regressão logística: total {_fmt_s(a1['total_logistic_regression_s'])}, "
+        lines.append(f"abordagem 1 com regressão logística: total {format_seconds(a1['total_logistic_regression_s'])}, "
                      f"acc teste {lr['test'] * 100:.1f}%")
     if "ours" in results["paths"]:
         ours = results["paths"]["ours"]
@@ -947,23 +867,21 @@ def format_summary(results: dict) -> str:
                          f"({c['test_n_different']} de {c['test_n']} diferentes)")
         lines.append(f"Conferência ({c['epochs_compared']} época(s), {c['reference']}): mesmos pesos iniciais = "
                      f"{c['same_initial_weights']}; {agreement}; max |Δlogit| = "
-                     f"{num(c['test_max_abs_logit_diff'])}; max |Δ perda treino| = {num(c['train_loss_max_abs_diff'])}; "
-                     f"max |Δ perda val| = {num(c['val_loss_max_abs_diff'])}; acurácias iguais = {c['same_accuracies']}")
+                     f"{num(c['test_max_abs_logit_diff'])}; "
+                     f"max |Δ perda treino| = {num(c['train_loss_max_abs_diff'])}; "
+                     f"max |Δ perda val| = {num(c['val_loss_max_abs_diff'])}; "
+                     f"acurácias iguais = {c['same_accuracies']}")
     lines.append("=" * 100)
     return "\n".join(lines)
 
 
 def format_sweep(results: dict) -> str:
-    lines = ["", "Pré-cálculo congelado (abordagem 3) por número de threads:", "threads  tempo      tokens/s   pico RSS"]
+    lines = ["", "Pré-cálculo congelado (abordagem 3) por número de threads:",
+             "threads  tempo      tokens/s   pico RSS"]
     for row in results["thread_sweep"]:
-        lines.append(f"{row['threads']:>7}  {_fmt_s(row['precompute_s']):>9}  {row['tokens_per_s']:>9.0f}  "
+        lines.append(f"{row['threads']:>7}  {format_seconds(row['precompute_s']):>9}  {row['tokens_per_s']:>9.0f}  "
                      f"{row['peak_rss_mb']:>6.0f} MiB")
     return "\n".join(lines)
-
-
-def write_json(path: Path, results: dict) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
 def main(argv=None) -> dict:
@@ -972,7 +890,8 @@ def main(argv=None) -> dict:
         result = run_one_path(args)
         if args.json:
             write_json(args.json, result)
-        print(f"[{args.only}] total {_fmt_s(result['total_s'])}, pico RSS {result['peak_rss_mb']:.0f} MiB", flush=True)
+        print(f"[{args.only}] total {format_seconds(result['total_s'])}, "
+              f"pico RSS {result['peak_rss_mb']:.0f} MiB", flush=True)
         return result
     if args.sweep_threads:
         results = run_thread_sweep(args)

@@ -22,7 +22,6 @@ import json
 import os
 import platform
 import re
-import resource
 import sys
 import tempfile
 import time
@@ -68,9 +67,9 @@ def run_notebook(path: Path, workdir: Path) -> dict:
     finally:
         os.chdir(previous)
     seconds = round(time.perf_counter() - start, 2)
-    # Pico de memória residente do processo até aqui (em Linux, ru_maxrss vem em kB).
-    peak_rss_mb = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
-    return {"seconds": seconds, "cell_seconds": cell_times, "peak_rss_mb": peak_rss_mb, "error": error}
+    from llmdefinitions.memory import peak_rss_mb  # o pico de memória residente do processo até aqui
+
+    return {"seconds": seconds, "cell_seconds": cell_times, "peak_rss_mb": round(peak_rss_mb()), "error": error}
 
 
 def machine_description() -> dict:
