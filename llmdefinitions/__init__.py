@@ -22,7 +22,7 @@ Os notebooks ensinam; este pacote guarda o que eles reutilizam. Um módulo por c
 
 from .checkpoint import load_classifier, save_classifier
 from .classifier import (
-    NUM_CLASSES, ParameterCount, add_classification_head, classification_logits, count_parameters,
+    NUM_CLASSES, ParameterCount, TrainableTail, add_classification_head, classification_logits, count_parameters,
     freeze_all, prepare_head_only, prepare_last_block,
 )
 from .config import BASE_CONFIG, MODEL_SIZES, config_from_settings, gpt2_config, model_configs, model_size_from_name
@@ -44,7 +44,7 @@ from .experiments import (
     ExperimentSkipped, FrozenCache, default_experiments, run_experiment, run_experiments, slow_experiments,
 )
 from .features import (
-    FrozenOutputs, HiddenBatch, TrainableTail, advance_frozen_outputs, extract_features, features_from_frozen,
+    FrozenOutputs, HiddenBatch, advance_frozen_outputs, extract_features, features_from_frozen,
     frozen_outputs_loader, precompute_frozen_outputs,
 )
 from .generation import generate, generate_text_simple

@@ -9,13 +9,17 @@
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from .dataset import last_real_token_index
 from .tokenizer import PAD_TOKEN_ID
+
+if TYPE_CHECKING:
+    from .features import HiddenBatch
 
 __all__ = [
     "NUM_CLASSES",
@@ -25,11 +29,21 @@ __all__ = [
     "prepare_head_only",
     "prepare_last_block",
     "count_parameters",
+    "TOKEN_POSITIONS",
     "classification_logits",
+    "FullModelClassifier",
+    "TrainableTail",
+    "MeanTail",
+    "PooledHead",
 ]
 
 NUM_CLASSES = 2  # 0 = não spam, 1 = spam
-TOKEN_POSITIONS = ("last_real", "last")
+# Onde ler a previsão de cada texto (um só vocabulário para o pacote inteiro):
+# - "first": o primeiro token (com a máscara causal, ele só enxerga a si mesmo);
+# - "last": a última posição do tensor (com padding à direita, pode ser um `<|endoftext|>`);
+# - "last_real": o último token REAL de cada texto (o padrão do curso);
+# - "mean": a média de todos os tokens reais.
+TOKEN_POSITIONS = ("first", "last", "last_real", "mean")
 
 
 class ParameterCount(NamedTuple):
@@ -89,15 +103,29 @@ def _lengths_of(input_batch, pad_token_id: int) -> torch.Tensor:
     return last_real_token_index(input_batch, pad_token_id) + 1
 
 
+def _read_position(logits: torch.Tensor, token_position: str, lengths) -> torch.Tensor:
+    """Logits (lote, tokens, classes) -> (lote, classes), lidos em `token_position`."""
+    if token_position == "last":
+        return logits[:, -1, :]
+    if token_position == "first":
+        return logits[:, 0, :]
+    lengths = lengths().to(logits.device)
+    if token_position == "last_real":
+        return logits[torch.arange(logits.shape[0], device=logits.device), lengths - 1]
+    real = torch.arange(logits.shape[1], device=logits.device) < lengths[:, None]
+    return (logits * real.unsqueeze(-1)).sum(dim=1) / lengths[:, None]  # a cabeça é linear: média dos logits
+
+
 def classification_logits(model, input_batch, token_position: str = "last_real",
                           pad_token_id: int = PAD_TOKEN_ID) -> torch.Tensor:
-    """Logits (lote, classes) lidos numa única posição de cada texto.
+    """Logits (lote, classes) lidos numa posição de cada texto (uma de `TOKEN_POSITIONS`).
 
     Por causa da máscara causal, só o último token "viu" o texto inteiro.
     - `"last_real"` (padrão): o último token REAL de cada texto;
     - `"last"`: a última posição do tensor, como na aula. Com padding à direita essa
       posição é um `<|endoftext|>` de preenchimento, e a previsão passa a depender de
-      quanto padding o texto recebeu.
+      quanto padding o texto recebeu;
+    - `"first"`: o primeiro token; `"mean"`: a média dos logits dos tokens reais.
     """
     if token_position not in TOKEN_POSITIONS:
         raise ValueError(f"token_position deve ser um de {TOKEN_POSITIONS}.")
@@ -106,7 +134,151 @@ def classification_logits(model, input_batch, token_position: str = "last_real",
         if token_position != "last_real":
             raise ValueError("Saídas pré-calculadas só guardam tokens reais: use token_position='last_real'.")
         return logits
-    if token_position == "last":
-        return logits[:, -1, :]
-    positions = _lengths_of(input_batch, pad_token_id).to(logits.device) - 1
-    return logits[torch.arange(logits.shape[0], device=logits.device), positions]
+    return _read_position(logits, token_position, lambda: _lengths_of(input_batch, pad_token_id))
+
+
+class FullModelClassifier(nn.Module):
+    """O modelo inteiro a cada passo (como na aula), lendo a posição `token_position`.
+
+    `classifier(ids)` devolve logits (lote, classes): o mesmo que `classification_logits`.
+    """
+
+    def __init__(self, model, token_position: str = "last_real", pad_token_id: int = PAD_TOKEN_ID):
+        super().__init__()
+        if token_position not in TOKEN_POSITIONS:
+            raise ValueError(f"token_position deve ser um de {TOKEN_POSITIONS}.")
+        self.model, self.token_position, self.pad_token_id = model, token_position, pad_token_id
+
+    def forward(self, input_ids: torch.Tensor) -> torch.Tensor:
+        return classification_logits(self.model, input_ids, self.token_position, self.pad_token_id)
+
+
+# --------------------------------------------------------------------------- caudas sobre saídas congeladas
+# O que lê as saídas pré-calculadas da parte congelada (`features.precompute_frozen_outputs`)
+# e termina a conta do modelo: os blocos treináveis, `final_norm` e a cabeça.
+
+def _attention_reordered(att, h: torch.Tensor, query: torch.Tensor, visible: torch.Tensor) -> torch.Tensor:
+    """Atenção de uma consulta por texto sem calcular K nem V (W_key e W_value lineares comuns).
+
+    K e V são lineares em h. Mudando a ordem das contas (a mesma função; só a
+    associatividade do produto de matrizes muda):
+
+        q · k_t   = q · (W_k h_t + b_k) = (W_kᵀ q) · h_t + q · b_k
+        Σ a_t v_t = Σ a_t (W_v h_t + b_v) = W_v (Σ a_t h_t) + (Σ a_t) b_v
+
+    Por token e por cabeça sobram dois produtos escalares de tamanho `emb_dim`, em vez de
+    duas multiplicações por matrizes `emb_dim × emb_dim` para cada token.
+    """
+    batch, _, emb_dim = h.shape
+    heads, head_dim = att.num_heads, att.head_dim
+    query = query.view(batch, heads, head_dim)
+    # As linhas de W_k e W_v que produzem cada cabeça: (cabeças, head_dim, emb_dim).
+    key_weight = att.W_key.weight.view(heads, head_dim, emb_dim)
+    value_weight = att.W_value.weight.view(heads, head_dim, emb_dim)
+
+    query_in_h = torch.einsum("bcd,cde->bce", query, key_weight)  # W_kᵀ q: (lote, cabeças, emb_dim)
+    scores = torch.einsum("bce,bte->bct", query_in_h, h)  # q · k_t: (lote, cabeças, tokens)
+    if att.W_key.bias is not None:
+        scores = scores + (query * att.W_key.bias.view(heads, head_dim)).sum(-1, keepdim=True)
+    scores = (scores / head_dim**0.5).masked_fill(~visible[:, None, :], float("-inf"))
+    weights = F.dropout(torch.softmax(scores, dim=-1), att.dropout, att.training)
+
+    mixed = torch.einsum("bct,bte->bce", weights, h)  # Σ a_t h_t: (lote, cabeças, emb_dim)
+    context = torch.einsum("bce,cde->bcd", mixed, value_weight)  # W_v (Σ a_t h_t)
+    if att.W_value.bias is not None:
+        context = context + weights.sum(-1, keepdim=True) * att.W_value.bias.view(heads, head_dim)
+    return context.reshape(batch, -1)
+
+
+def _attention_direct(att, h: torch.Tensor, query: torch.Tensor, visible: torch.Tensor) -> torch.Tensor:
+    """A mesma atenção calculando K e V de todos os tokens (serve a qualquer W_key/W_value)."""
+    batch, tokens, _ = h.shape
+    keys, values = (layer(h).view(batch, tokens, att.num_heads, att.head_dim).transpose(1, 2)
+                    for layer in (att.W_key, att.W_value))
+    query = query.view(batch, att.num_heads, 1, att.head_dim)
+    context = F.scaled_dot_product_attention(query, keys, values, attn_mask=visible[:, None, None, :],
+                                             dropout_p=att.dropout if att.training else 0.0)
+    return context.reshape(batch, -1)
+
+
+def _last_block_at_last_token(block, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+    """O mesmo que `block(x)[i, lengths[i] - 1]`, mas calculando só o necessário.
+
+    A saída do último token real precisa da consulta (Q), da projeção de saída e do MLP
+    só naquele token. Das chaves (K) e dos valores (V) de cada token ela só usa produtos
+    com a consulta e com os pesos da atenção; por isso K e V nem precisam ser calculados
+    (`_attention_reordered`). É isso que deixa o treino da abordagem 3 rápido. Se W_key
+    ou W_value não forem `nn.Linear` comuns (ex.: trocados por um adaptador), a conta
+    é feita do jeito direto (`_attention_direct`).
+    """
+    att = block.att
+    rows = torch.arange(x.shape[0], device=x.device)
+    last = lengths.to(x.device) - 1
+    h = block.norm1(x)  # (lote, tokens, emb_dim)
+    query = att.W_query(h[rows, last])  # só no último token real: (lote, emb_dim)
+    # O último token real enxerga todos os tokens reais (e nenhum preenchimento).
+    visible = torch.arange(x.shape[1], device=x.device) <= last.unsqueeze(1)  # (lote, tokens)
+    plain = type(att.W_key) is nn.Linear and type(att.W_value) is nn.Linear
+    attention = _attention_reordered if plain else _attention_direct
+    out = x[rows, last] + block.drop_shortcut(att.out_proj(attention(att, h, query, visible)))
+    return out + block.drop_shortcut(block.ff(block.norm2(out)))
+
+
+class TrainableTail(nn.Module):
+    """A parte treinável do modelo, aplicada às saídas pré-calculadas.
+
+    Não copia nada: compartilha os últimos `n_trainable_blocks` blocos, `final_norm` e
+    `out_head` com `model`; treinar a cauda é treinar o próprio modelo. Crie-a depois de
+    trocar a cabeça (`prepare_head_only` / `prepare_last_block`).
+
+    Como só a previsão no último token real interessa, `tail(lote)` devolve logits
+    (lote, classes) — uma linha por texto — em vez de um logit por posição.
+    """
+
+    def __init__(self, model, n_trainable_blocks: int = 1):
+        super().__init__()
+        n_blocks = len(model.trf_blocks)
+        self.blocks = model.trf_blocks[n_blocks - n_trainable_blocks :]
+        self.final_norm = model.final_norm
+        self.out_head = model.out_head
+
+    def forward(self, batch: HiddenBatch) -> torch.Tensor:
+        x, lengths = batch.hidden, batch.lengths
+        if len(self.blocks) == 0:
+            last_hidden = x[torch.arange(x.shape[0], device=x.device), lengths.to(x.device) - 1]
+        else:
+            for block in self.blocks[:-1]:
+                x = block(x)  # blocos intermediários: todas as posições são necessárias
+            last_hidden = _last_block_at_last_token(self.blocks[-1], x, lengths)
+        return self.out_head(self.final_norm(last_hidden))
+
+
+class MeanTail(nn.Module):
+    """Cauda para a média dos tokens: os blocos em TODAS as posições, `final_norm` em cada
+    token, a média só dos tokens reais (os zeros de preenchimento ficam de fora) e a cabeça.
+    (`TrainableTail` calcula o último bloco só no último token: não serve para a média.)"""
+
+    def __init__(self, model, n_blocks: int):
+        super().__init__()
+        self.blocks = model.trf_blocks[len(model.trf_blocks) - n_blocks:]
+        self.final_norm = model.final_norm
+        self.out_head = model.out_head
+
+    def forward(self, batch: HiddenBatch) -> torch.Tensor:
+        x, lengths = batch.hidden, batch.lengths.to(batch.hidden.device)
+        hidden = self.final_norm(self.blocks(x))
+        real = torch.arange(x.shape[1], device=x.device) < lengths[:, None]
+        mean = (hidden * real.unsqueeze(-1)).sum(dim=1) / lengths[:, None]
+        return self.out_head(mean)
+
+
+class PooledHead(nn.Module):
+    """Só a cabeça, sobre vetores já prontos (a média dos tokens depois de `final_norm`, que
+    com 0 blocos treináveis também está congelada)."""
+
+    def __init__(self, model):
+        super().__init__()
+        self.out_head = model.out_head
+
+    def forward(self, batch: HiddenBatch) -> torch.Tensor:
+        return self.out_head(batch.hidden[:, 0])

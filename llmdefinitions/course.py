@@ -24,7 +24,7 @@ import torch
 
 from .config import config_from_settings, gpt2_config, model_size_from_name
 from .data import DataDownloadError, download_and_unzip_spam_data, load_sms_spam, split_spam_frame
-from .model import GPTModel, TransformerBlock
+from .model import GPTModel, TransformerBlock, tie_weights
 from .weights import GPT2DownloadError, download_and_load_gpt2, load_weights_into_gpt
 
 __all__ = [
@@ -36,6 +36,9 @@ __all__ = [
     "course_data_file",
     "prepare_course_data",
     "is_demo",
+    "model_mode",
+    "data_mode",
+    "load_pretrained_gpt2",
     "demo_forced",
     "demo_tag",
     "show_warning",
@@ -92,6 +95,16 @@ def show_warning(title: str, *lines: str, details: str = "") -> None:
     print(text)
 
 
+def model_mode() -> str | None:
+    """O modelo carregado nesta sessão por `load_course_model`: `"real"`, `"demo"` ou `None` (nenhum)."""
+    return _state["model"]
+
+
+def data_mode() -> str | None:
+    """Os dados lidos nesta sessão por `course_data_file`: `"real"`, `"demo"` (a amostra) ou `None`."""
+    return _state["data"]
+
+
 def is_demo() -> bool:
     """Verdadeiro se o modelo ou os dados desta sessão são de demonstração."""
     return "demo" in _state.values()
@@ -117,8 +130,7 @@ def describe_config(config: dict) -> str:
 
 def _demo_model(reason: str, how_to_fix: str = "") -> CourseModel:
     torch.manual_seed(123)
-    model = GPTModel(DEMO_CONFIG)
-    model.out_head.weight = model.tok_emb.weight  # como no GPT-2: saída amarrada aos embeddings
+    model = tie_weights(GPTModel(DEMO_CONFIG))  # como no GPT-2: saída amarrada aos embeddings
     real = gpt2_config("gpt2-small (124M)")
     show_warning(
         "MODO DE DEMONSTRAÇÃO: modelo com pesos aleatórios (os números NÃO são os do GPT-2)",
@@ -134,27 +146,38 @@ def _demo_model(reason: str, how_to_fix: str = "") -> CourseModel:
     return CourseModel(model.eval(), DEMO_CONFIG, "demo", "GPT-2 pequeno aleatório (demonstração)")
 
 
+def load_pretrained_gpt2(model_name: str = "gpt2-small (124M)", models_dir=None) -> GPTModel:
+    """O GPT-2 `model_name` (ex.: `"gpt2-medium (355M)"`) com os pesos pré-treinados, em modo de avaliação.
+
+    Nunca troca pelo modelo de demonstração: sem os pesos, `GPT2DownloadError`.
+    Os pesos vêm de `models_dir` (ou `LLMDEFINITIONS_MODELS_DIR`, ou `gpt2`), baixados se faltarem.
+    """
+    models_dir = models_dir or os.environ.get(MODELS_DIR_ENV_VAR) or "gpt2"
+    size = model_size_from_name(model_name)
+    settings, params = download_and_load_gpt2(size, models_dir)
+    config = config_from_settings(settings)
+    model = load_weights_into_gpt(GPTModel(config), params).eval()
+    if config != gpt2_config(model_name):
+        print(f"Atenção: o config.json em {models_dir}/{size} difere do {model_name} oficial; usando o do arquivo.")
+    print(f"Modelo carregado: {model_name} pré-treinado (pesos em {models_dir}/{size}).")
+    return model
+
+
 def load_course_model(choose_model: str = "gpt2-small (124M)", models_dir=None) -> CourseModel:
     """O GPT-2 pré-treinado `choose_model`, ou o modelo de demonstração se não houver pesos.
 
     Arquivos corrompidos ou de tamanho errado geram erro (nunca uma troca silenciosa).
     """
-    models_dir = models_dir or os.environ.get(MODELS_DIR_ENV_VAR) or "gpt2"
     if demo_forced():
         result = _demo_model(f"{DEMO_ENV_VAR}=1 está definida.")
     else:
         size = model_size_from_name(choose_model)
         try:
-            settings, params = download_and_load_gpt2(size, models_dir)
+            model = load_pretrained_gpt2(choose_model, models_dir)
         except GPT2DownloadError as err:
             result = _demo_model(f"os pesos do GPT-2 {size} não puderam ser obtidos ({err.reason}).", str(err))
         else:
-            config = config_from_settings(settings)
-            model = load_weights_into_gpt(GPTModel(config), params).eval()
-            if config != gpt2_config(choose_model):
-                print(f"Atenção: o config.json em {models_dir}/{size} difere do {choose_model} oficial; usando o do arquivo.")
-            result = CourseModel(model, config, "real", f"{choose_model} pré-treinado")
-            print(f"Modelo carregado: {result.description} (pesos em {models_dir}/{size}).")
+            result = CourseModel(model, model.cfg, "real", f"{choose_model} pré-treinado")
     _state["model"] = result.mode
     return result
 

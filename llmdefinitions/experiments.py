@@ -33,24 +33,27 @@ from dataclasses import asdict, dataclass, field
 
 import pandas as pd
 import torch
-import torch.nn.functional as F
-from torch import nn
 from torch.utils.data import DataLoader
 
-from .classifier import add_classification_head, count_parameters, freeze_all
-from .config import config_from_settings, model_configs, model_size_from_name
-from .course import MODELS_DIR_ENV_VAR, is_demo, load_course_model
-from .dataset import SpamDataset, last_real_token_index, pad_batch
-from .features import (
-    FrozenOutputs, TrainableTail, advance_frozen_outputs, features_from_frozen, frozen_outputs_loader,
-    precompute_frozen_outputs,
+from .classifier import (
+    FullModelClassifier,
+    MeanTail,
+    PooledHead,
+    TrainableTail,
+    add_classification_head,
+    count_parameters,
+    freeze_all,
 )
-from .lora import apply_lora
-from .model import GPTModel
-from .tokenizer import PAD_TOKEN_ID, get_tokenizer
+from .config import model_configs
+from .course import is_demo, load_course_model, load_pretrained_gpt2, model_mode
+from .dataset import SpamDataset, pad_batch
+from .features import FrozenCache, FrozenKey, FrozenOutputs, features_from_frozen, frozen_outputs_loader, token_view
+from .lora import LoRAError, apply_lora, lora_block_indices
+from .model import GPTModel, remove_causal_mask, tie_weights
+from .tokenizer import get_tokenizer
 from .training import calc_accuracy_loader, train_classifier_simple
 from .uncertainty import format_pt
-from .weights import GPT2DownloadError, download_and_load_gpt2, load_weights_into_gpt
+from .weights import GPT2DownloadError
 
 __all__ = [
     "TOKENS",
@@ -181,9 +184,7 @@ class Experiment:
     def describe(self) -> str:
         """Resumo curto da configuração, para a tabela."""
         blocks = self.resolved_trainable_blocks()
-        from .course import _state  # o modelo carregado nesta sessão: "real" ou "demo"
-
-        start = "pré-treinado" if _state.get("model") != "demo" else "modelo de demonstração (aleatório)"
+        start = "pré-treinado" if model_mode() != "demo" else "modelo de demonstração (aleatório)"
         parts = [self.model_size.split(" ")[0], "pesos aleatórios" if not self.pretrained else start,
                  f"token {self.token}", "todas as camadas" if blocks == "all" else ("1 bloco treinável" if blocks == 1 else f"{blocks} blocos treináveis")]
         if self.uses_lora:
@@ -239,17 +240,10 @@ def validate_experiment(exp: Experiment, n_layers: int, context_length: int) -> 
 
 
 def _lora_block_indices(exp: Experiment, n_layers: int) -> list[int]:
-    blocks = exp.lora_blocks
-    if blocks == "all":
-        return list(range(n_layers))
-    if _is_int(blocks) and 1 <= blocks <= n_layers:
-        return list(range(n_layers - blocks, n_layers))
-    if isinstance(blocks, (list, tuple)) and blocks and all(_is_int(i) and -n_layers <= i < n_layers for i in blocks):
-        return sorted({i % n_layers for i in blocks})
-    raise ExperimentError(
-        f'{exp.name}: lora_blocks={blocks!r}; use "all", um número de 1 a {n_layers} (os últimos blocos) '
-        f"ou uma lista de índices de 0 a {n_layers - 1}."
-    )
+    try:
+        return lora_block_indices(exp.lora_blocks, n_layers)
+    except LoRAError as err:
+        raise ExperimentError(f"{exp.name}: lora_blocks={exp.lora_blocks!r}. {err}") from err
 
 
 def tail_blocks(exp: Experiment, n_layers: int) -> int:
@@ -269,169 +263,13 @@ def is_slow(exp: Experiment) -> bool:
 
 # --------------------------------------------------------------------------- as caudas
 
-class MeanTail(nn.Module):
-    """Cauda para a média dos tokens: os blocos em TODAS as posições, `final_norm` em cada
-    token, a média só dos tokens reais (os zeros de preenchimento ficam de fora) e a cabeça.
-    (`TrainableTail` calcula o último bloco só no último token: não serve para a média.)"""
-
-    def __init__(self, model, n_blocks: int):
-        super().__init__()
-        self.blocks = model.trf_blocks[len(model.trf_blocks) - n_blocks:]
-        self.final_norm = model.final_norm
-        self.out_head = model.out_head
-
-    def forward(self, batch) -> torch.Tensor:
-        x, lengths = batch.hidden, batch.lengths.to(batch.hidden.device)
-        hidden = self.final_norm(self.blocks(x))
-        real = torch.arange(x.shape[1], device=x.device) < lengths[:, None]
-        mean = (hidden * real.unsqueeze(-1)).sum(dim=1) / lengths[:, None]
-        return self.out_head(mean)
-
-
-class PooledHead(nn.Module):
-    """Só a cabeça, sobre vetores já prontos (a média dos tokens depois de `final_norm`, que
-    com 0 blocos treináveis também está congelada)."""
-
-    def __init__(self, model):
-        super().__init__()
-        self.out_head = model.out_head
-
-    def forward(self, batch) -> torch.Tensor:
-        return self.out_head(batch.hidden[:, 0])
-
-
-class FullModelClassifier(nn.Module):
-    """O modelo inteiro a cada passo (como na aula), lendo o token escolhido."""
-
-    def __init__(self, model, token: str, pad_token_id: int = PAD_TOKEN_ID):
-        super().__init__()
-        self.model, self.token, self.pad_token_id = model, token, pad_token_id
-
-    def forward(self, input_ids: torch.Tensor) -> torch.Tensor:
-        logits = self.model(input_ids)  # (lote, tokens, classes)
-        if self.token == "last":
-            return logits[:, -1]
-        if self.token == "first":
-            return logits[:, 0]
-        lengths = last_real_token_index(input_ids, self.pad_token_id) + 1
-        if self.token == "last_real":
-            return logits[torch.arange(logits.shape[0], device=logits.device), lengths - 1]
-        real = torch.arange(logits.shape[1], device=logits.device) < lengths[:, None]
-        return (logits * real.unsqueeze(-1)).sum(dim=1) / lengths[:, None]  # a cabeça é linear
-
-
-class BidirectionalAttention(nn.Module):
-    """A mesma atenção (os mesmos pesos), sem a máscara causal: cada token vê todos os outros."""
-
-    def __init__(self, attention):
-        super().__init__()
-        self.attention = attention
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        att = self.attention
-        queries, keys, values = (att._split_heads(layer(x)) for layer in (att.W_query, att.W_key, att.W_value))
-        context = F.scaled_dot_product_attention(
-            queries, keys, values, dropout_p=att.dropout if self.training else 0.0, is_causal=False,
-        )
-        return att.out_proj(context.transpose(1, 2).reshape(x.shape[0], x.shape[1], -1))
-
-
-def remove_causal_mask(model):
-    """Troca a atenção de cada bloco pela versão sem máscara (no próprio modelo)."""
-    for block in model.trf_blocks:
-        block.att = BidirectionalAttention(block.att)
-    return model
-
-
 # --------------------------------------------------------------------------- a passada congelada compartilhada
-
-def _with_texts(dataset: SpamDataset, encoded: list[list[int]]) -> SpamDataset:
-    """Uma cópia rasa do dataset com outros ids (os rótulos são os mesmos)."""
-    view = copy.copy(dataset)
-    view.encoded_texts = encoded
-    view.max_length = max(len(ids) for ids in encoded)
-    view.pad = False
-    return view
-
-
-def token_view(dataset: SpamDataset, view: tuple) -> SpamDataset:
-    """Os tokens que a parte congelada precisa ver para cada forma de ler o texto.
-
-    - `("real", T)`: os tokens reais, truncados em T;
-    - `("first",)`: só o primeiro token (com a máscara causal, nada depois dele o afeta);
-    - `("padded", L)`: truncados e completados até L com `<|endoftext|>`, que aqui contam como
-      tokens do texto: a "última posição" passa a ser a posição L.
-    """
-    kind = view[0]
-    if kind == "first":
-        return _with_texts(dataset, [ids[:1] for ids in dataset.encoded_texts])
-    length = view[1]
-    if kind == "real":
-        return _with_texts(dataset, [ids[:length] for ids in dataset.encoded_texts])
-    pad = [dataset.pad_token_id]
-    return _with_texts(dataset, [ids[:length] + pad * (length - len(ids[:length])) for ids in dataset.encoded_texts])
-
-
-class FrozenCache:
-    """Saídas congeladas guardadas por (modelo, tokens vistos, blocos que ficam de fora).
-
-    `get` devolve as saídas de uma configuração; se já há saídas do mesmo modelo e dos
-    mesmos tokens com MAIS blocos de fora, avança a partir delas (barato) em vez de refazer
-    a passada. `frozen_passes` conta as passadas completas pela parte congelada.
-    """
-
-    def __init__(self):
-        self._store: dict[tuple, dict[str, FrozenOutputs]] = {}
-        self.frozen_passes = 0
-        self.advances = 0
-        self.seconds = 0.0
-
-    def __contains__(self, key) -> bool:
-        return key in self._store
-
-    def keys(self):
-        return list(self._store)
-
-    def drop(self, predicate) -> None:
-        """Esquece as entradas cuja chave satisfaz `predicate` (libera memória)."""
-        for key in [k for k in self._store if predicate(k)]:
-            del self._store[key]
-
-    def get(self, model_key, view, n_tail: int, model, datasets: dict, device) -> dict[str, FrozenOutputs]:
-        key = (model_key, view, n_tail)
-        if key in self._store:
-            return self._store[key]
-        start = time.perf_counter()
-        longer = sorted(k[2] for k in self._store if k[:2] == (model_key, view) and k[2] > n_tail)
-        if longer:
-            source = self._store[(model_key, view, longer[0])]
-            outputs = {name: advance_frozen_outputs(model, frozen, device, n_trainable_blocks=n_tail,
-                                                    batch_size=FROZEN_BATCH_SIZE)
-                       for name, frozen in source.items()}
-            self.advances += 1
-        else:
-            outputs = {name: precompute_frozen_outputs(model, token_view(ds, view), device, n_trainable_blocks=n_tail,
-                                                       batch_size=FROZEN_BATCH_SIZE)
-                       for name, ds in datasets.items()}
-            self.frozen_passes += 1
-        self.seconds += time.perf_counter() - start
-        self._store[key] = outputs
-        return outputs
-
-    def derived(self, key, compute) -> dict[str, FrozenOutputs]:
-        """Uma entrada calculada a partir de outra (`compute()`), guardada com a chave `key`."""
-        if key not in self._store:
-            start = time.perf_counter()
-            self._store[key] = compute()
-            self.seconds += time.perf_counter() - start
-        return self._store[key]
-
 
 def _pooled_outputs(model, frozen: dict[str, FrozenOutputs], device) -> dict[str, FrozenOutputs]:
     """Média dos tokens reais depois de `final_norm` (para a média com só a cabeça treinando)."""
     pooled = {}
     for name, outputs in frozen.items():
-        X, y = features_from_frozen(model, outputs, device, pooling="mean", batch_size=FROZEN_BATCH_SIZE)
+        X, y = features_from_frozen(model, outputs, device, token_position="mean", batch_size=FROZEN_BATCH_SIZE)
         pooled[name] = FrozenOutputs([torch.from_numpy(row[None]) for row in X], y.tolist(), 0)
     return pooled
 
@@ -555,7 +393,7 @@ class ExperimentLab:
         self.models = dict(models or {})
         self.models_dir = models_dir
         self.reuse_frozen = reuse_frozen
-        self.cache = FrozenCache()
+        self.cache = FrozenCache(batch_size=FROZEN_BATCH_SIZE)
         self.plan: dict[tuple, int] = {}
         self.last_model = None
         self._model_errors: dict[str, str] = {}
@@ -575,17 +413,12 @@ class ExperimentLab:
             self._model_errors[size] = message
             raise ExperimentSkipped(message)
         else:  # outros tamanhos: os pesos ou nada (nunca uma troca silenciosa pelo modelo de demonstração)
-            import os
-
-            models_dir = self.models_dir or os.environ.get(MODELS_DIR_ENV_VAR) or "gpt2"
             try:
-                settings, params = download_and_load_gpt2(model_size_from_name(size), models_dir)
+                model = load_pretrained_gpt2(size, self.models_dir)
             except GPT2DownloadError as err:
                 message = f"{size}: pulada, os pesos não puderam ser obtidos ({err.reason})."
                 self._model_errors[size] = message
                 raise ExperimentSkipped(message) from err
-            model = load_weights_into_gpt(GPTModel(config_from_settings(settings)), params).eval()
-            print(f"Modelo carregado: {size} pré-treinado (pesos em {models_dir}).")
         self.models[size] = model.to(self.device).eval()
         return self.models[size]
 
@@ -603,8 +436,7 @@ class ExperimentLab:
             return key, pretrained
         if key not in self.models:
             torch.manual_seed(exp.seed)
-            model = GPTModel(pretrained.cfg)
-            model.out_head.weight = model.tok_emb.weight  # amarrado, como no GPT-2
+            model = tie_weights(GPTModel(pretrained.cfg))  # amarrado, como no GPT-2
             self.models[key] = model.to(self.device).eval()
         return key, self.models[key]
 
@@ -663,13 +495,13 @@ class ExperimentLab:
         view = self.view_of(exp)
         planned = self.plan.get((model_key, view), 0)
         if planned > n_tail:  # a passada mais longa do grupo primeiro: esta e as outras linhas avançam dela
-            self.cache.get(model_key, view, planned, base, self.datasets, self.device)
+            self.cache.get(FrozenKey(model_key, view, planned), base, self.datasets, self.device)
         if exp.token == "mean" and n_tail == 0:  # a média precisa de todos os tokens do último bloco
-            frozen = self.cache.get(model_key, view, 1, base, self.datasets, self.device)
-            frozen = self.cache.derived((model_key, view + ("média",), 0),
+            frozen = self.cache.get(FrozenKey(model_key, view, 1), base, self.datasets, self.device)
+            frozen = self.cache.derived(FrozenKey(model_key, view, 0, derived="média"),
                                         lambda: _pooled_outputs(base, frozen, self.device))
         else:
-            frozen = self.cache.get(model_key, view, n_tail, base, self.datasets, self.device)
+            frozen = self.cache.get(FrozenKey(model_key, view, n_tail), base, self.datasets, self.device)
         pin = self.device.type == "cuda"
         train = frozen_outputs_loader(frozen["train"], exp.batch_size, shuffle=True, drop_last=True, seed=exp.seed,
                                       pin_memory=pin)
@@ -715,8 +547,8 @@ class ExperimentLab:
     def release(self, group: tuple) -> None:
         """Esquece as saídas guardadas de um grupo (e um modelo aleatório que ninguém mais usa)."""
         model_key, view = group
-        self.cache.drop(lambda key: key[0] == model_key and key[1][:len(view)] == view)
-        if model_key[1] != "pré-treinado" and not any(key[0] == model_key for key in self.cache.keys()):
+        self.cache.drop(lambda key: key.model == model_key and key.view == view)
+        if model_key[1] != "pré-treinado" and not any(key.model == model_key for key in self.cache.keys()):
             self.models.pop(model_key, None)
 
     def plan_frozen_passes(self, experiments) -> dict:

@@ -6,7 +6,7 @@ calculamos uma vez e guardamos:
 
 - Abordagem 1: um vetor por texto (`extract_features`) para um classificador do scikit-learn.
 - Abordagens 2 e 3: as saídas da parte congelada (`precompute_frozen_outputs`); o treino roda
-  só a parte treinável (`TrainableTail`) sobre elas. A função calculada é exatamente a mesma
+  só a parte treinável (`classifier.TrainableTail`) sobre elas. A função calculada é exatamente a mesma
   do modelo completo: só muda o que é refeito a cada passo.
 
 Uma só passada congelada serve às três abordagens: as saídas guardadas para a abordagem 3
@@ -17,12 +17,14 @@ Use essas duas funções ANTES de treinar o último bloco.
 
 from __future__ import annotations
 
+import copy
+import time
+from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 import torch
-import torch.nn.functional as F
-from torch import nn
 from torch.utils.data import DataLoader
 
 from .dataset import SpamDataset
@@ -30,15 +32,18 @@ from .dataset import SpamDataset
 __all__ = [
     "HiddenBatch",
     "FrozenOutputs",
-    "TrainableTail",
     "extract_features",
     "precompute_frozen_outputs",
     "frozen_outputs_loader",
     "advance_frozen_outputs",
     "features_from_frozen",
+    "eval_mode",
+    "token_view",
+    "FrozenKey",
+    "FrozenCache",
 ]
 
-POOLINGS = ("last", "mean")
+FEATURE_POSITIONS = ("last_real", "mean")  # as posições de `TOKEN_POSITIONS` que viram um vetor por texto
 
 
 def _as_dataset(data, tokenizer) -> SpamDataset:
@@ -84,23 +89,27 @@ def _hidden_batches(frozen: "FrozenOutputs", batch_size: int):
         yield copies, torch.stack([frozen.hidden[indices[0]] for indices in copies])
 
 
-def _pool(hidden: torch.Tensor, pooling: str) -> torch.Tensor:
+def _pool(hidden: torch.Tensor, token_position: str) -> torch.Tensor:
     """Um vetor por texto, a partir dos vetores dos seus tokens (lote, tokens, dim): o do
     último token ou a média de todos. Os lotes não têm *padding*: todo token é real."""
-    return hidden[:, -1] if pooling == "last" else hidden.mean(dim=1)
+    return hidden[:, -1] if token_position == "last_real" else hidden.mean(dim=1)
 
 
-class _EvalMode:
-    """Coloca o modelo em modo de avaliação e devolve o modo anterior no fim."""
+def _check_feature_position(token_position: str) -> None:
+    if token_position not in FEATURE_POSITIONS:
+        raise ValueError(f"token_position deve ser um de {FEATURE_POSITIONS}.")
 
-    def __init__(self, model):
-        self.model, self.was_training = model, model.training
 
-    def __enter__(self):
-        self.model.eval()
-
-    def __exit__(self, *exc):
-        self.model.train(self.was_training)
+@contextmanager
+def eval_mode(model):
+    """`with eval_mode(model):` põe o modelo em modo de avaliação (sem *dropout*) e, no fim,
+    devolve o modo anterior (treino ou avaliação)."""
+    was_training = model.training
+    model.eval()
+    try:
+        yield model
+    finally:
+        model.train(was_training)
 
 
 @dataclass
@@ -149,20 +158,19 @@ def _pad_hidden(batch) -> tuple[HiddenBatch, torch.Tensor]:
 
 
 @torch.inference_mode()
-def extract_features(model, data, device, tokenizer=None, pooling: str = "last", batch_size: int = 32):
+def extract_features(model, data, device, tokenizer=None, token_position: str = "last_real", batch_size: int = 32):
     """Um vetor por texto, tirado do modelo congelado (saída de `final_norm`).
 
-    `pooling="last"`: o vetor do último token real (o único que viu o texto todo);
-    `pooling="mean"`: a média dos vetores de todos os tokens reais.
+    `token_position="last_real"`: o vetor do último token real (o único que viu o texto todo);
+    `token_position="mean"`: a média dos vetores de todos os tokens reais.
     Devolve `(X, y)` em NumPy, na ordem original do dataset.
     """
-    if pooling not in POOLINGS:
-        raise ValueError(f"pooling deve ser um de {POOLINGS}.")
+    _check_feature_position(token_position)
     dataset = _as_dataset(data, tokenizer)
     features = np.zeros((len(dataset), model.final_norm.normalized_shape[0]), dtype=np.float32)
-    with _EvalMode(model):
+    with eval_mode(model):
         for copies, ids in _token_batches(dataset, batch_size):
-            pooled = _pool(model.hidden_states(ids.to(device)), pooling).float().cpu().numpy()
+            pooled = _pool(model.hidden_states(ids.to(device)), token_position).float().cpu().numpy()
             _store_rows(pooled, copies, features)
     return features, np.asarray(dataset.labels, dtype=np.int64)
 
@@ -194,7 +202,7 @@ def precompute_frozen_outputs(model, data, device, n_trainable_blocks: int = 1,
     dataset = _as_dataset(data, tokenizer)
     frozen_blocks = model.trf_blocks[: n_blocks - n_trainable_blocks]
     hidden: list = [None] * len(dataset)
-    with _EvalMode(model):
+    with eval_mode(model):
         for copies, ids in _token_batches(dataset, batch_size):
             out = frozen_blocks(model.embed(ids.to(device))).float().cpu()
             _store_rows(_kept_tokens(out, last_only=n_trainable_blocks == 0), copies, hidden)
@@ -224,7 +232,7 @@ def advance_frozen_outputs(model, frozen: FrozenOutputs, device, n_trainable_blo
     if len(blocks) == 0:
         return frozen
     hidden: list = [None] * len(frozen)
-    with _EvalMode(model):
+    with eval_mode(model):
         for copies, x in _hidden_batches(frozen, batch_size):
             out = blocks(x.to(device)).float().cpu()
             _store_rows(_kept_tokens(out, last_only=n_trainable_blocks == 0), copies, hidden)
@@ -232,21 +240,21 @@ def advance_frozen_outputs(model, frozen: FrozenOutputs, device, n_trainable_blo
 
 
 @torch.inference_mode()
-def features_from_frozen(model, frozen: FrozenOutputs, device, pooling: str = "last", batch_size: int = 32):
+def features_from_frozen(model, frozen: FrozenOutputs, device, token_position: str = "last_real",
+                         batch_size: int = 32):
     """Os vetores da abordagem 1 a partir de saídas guardadas: os blocos que faltam, depois
     `final_norm`. Devolve `(X, y)` iguais aos de `extract_features`."""
-    if pooling not in POOLINGS:
-        raise ValueError(f"pooling deve ser um de {POOLINGS}.")
-    if pooling == "mean" and frozen.n_trainable_blocks == 0:
+    _check_feature_position(token_position)
+    if token_position == "mean" and frozen.n_trainable_blocks == 0:
         raise ValueError(
-            'Com n_trainable_blocks=0 só o último token de cada texto foi guardado: pooling="mean" '
+            'Com n_trainable_blocks=0 só o último token de cada texto foi guardado: token_position="mean" '
             "precisa de saídas com todos os tokens (n_trainable_blocks >= 1)."
         )
     blocks = _blocks_between(model, frozen, 0)
     features = np.zeros((len(frozen), model.final_norm.normalized_shape[0]), dtype=np.float32)
-    with _EvalMode(model):
+    with eval_mode(model):
         for copies, x in _hidden_batches(frozen, batch_size):
-            pooled = _pool(model.final_norm(blocks(x.to(device))), pooling).float().cpu().numpy()
+            pooled = _pool(model.final_norm(blocks(x.to(device))), token_position).float().cpu().numpy()
             _store_rows(pooled, copies, features)
     return features, np.asarray(frozen.labels, dtype=np.int64)
 
@@ -260,97 +268,103 @@ def frozen_outputs_loader(frozen: FrozenOutputs, batch_size: int = 8, shuffle: b
                       generator=generator, collate_fn=_pad_hidden, pin_memory=pin_memory)
 
 
-def _attention_reordered(att, h: torch.Tensor, query: torch.Tensor, visible: torch.Tensor) -> torch.Tensor:
-    """Atenção de uma consulta por texto sem calcular K nem V (W_key e W_value lineares comuns).
+# --------------------------------------------------------------------------- várias linhas, uma passada
 
-    K e V são lineares em h. Mudando a ordem das contas (a mesma função; só a
-    associatividade do produto de matrizes muda):
+def _with_texts(dataset: SpamDataset, encoded: list[list[int]]) -> SpamDataset:
+    """Uma cópia rasa do conjunto de dados com outros ids (os rótulos são os mesmos)."""
+    view = copy.copy(dataset)
+    view.encoded_texts = encoded
+    view.max_length = max(len(ids) for ids in encoded)
+    view.pad = False
+    return view
 
-        q · k_t   = q · (W_k h_t + b_k) = (W_kᵀ q) · h_t + q · b_k
-        Σ a_t v_t = Σ a_t (W_v h_t + b_v) = W_v (Σ a_t h_t) + (Σ a_t) b_v
 
-    Por token e por cabeça sobram dois produtos escalares de tamanho `emb_dim`, em vez de
-    duas multiplicações por matrizes `emb_dim × emb_dim` para cada token.
+def token_view(dataset: SpamDataset, view: tuple) -> SpamDataset:
+    """Os tokens que a parte congelada precisa ver para cada forma de ler o texto.
+
+    - `("real", T)`: os tokens reais, truncados em T;
+    - `("first",)`: só o primeiro token (com a máscara causal, nada depois dele o afeta);
+    - `("padded", L)`: truncados e completados até L com `<|endoftext|>`, que aqui contam como
+      tokens do texto: a "última posição" passa a ser a posição L.
     """
-    batch, _, emb_dim = h.shape
-    heads, head_dim = att.num_heads, att.head_dim
-    query = query.view(batch, heads, head_dim)
-    # As linhas de W_k e W_v que produzem cada cabeça: (cabeças, head_dim, emb_dim).
-    key_weight = att.W_key.weight.view(heads, head_dim, emb_dim)
-    value_weight = att.W_value.weight.view(heads, head_dim, emb_dim)
-
-    query_in_h = torch.einsum("bcd,cde->bce", query, key_weight)  # W_kᵀ q: (lote, cabeças, emb_dim)
-    scores = torch.einsum("bce,bte->bct", query_in_h, h)  # q · k_t: (lote, cabeças, tokens)
-    if att.W_key.bias is not None:
-        scores = scores + (query * att.W_key.bias.view(heads, head_dim)).sum(-1, keepdim=True)
-    scores = (scores / head_dim**0.5).masked_fill(~visible[:, None, :], float("-inf"))
-    weights = F.dropout(torch.softmax(scores, dim=-1), att.dropout, att.training)
-
-    mixed = torch.einsum("bct,bte->bce", weights, h)  # Σ a_t h_t: (lote, cabeças, emb_dim)
-    context = torch.einsum("bce,cde->bcd", mixed, value_weight)  # W_v (Σ a_t h_t)
-    if att.W_value.bias is not None:
-        context = context + weights.sum(-1, keepdim=True) * att.W_value.bias.view(heads, head_dim)
-    return context.reshape(batch, -1)
+    kind = view[0]
+    if kind == "first":
+        return _with_texts(dataset, [ids[:1] for ids in dataset.encoded_texts])
+    length = view[1]
+    if kind == "real":
+        return _with_texts(dataset, [ids[:length] for ids in dataset.encoded_texts])
+    pad = [dataset.pad_token_id]
+    return _with_texts(dataset, [ids[:length] + pad * (length - len(ids[:length])) for ids in dataset.encoded_texts])
 
 
-def _attention_direct(att, h: torch.Tensor, query: torch.Tensor, visible: torch.Tensor) -> torch.Tensor:
-    """A mesma atenção calculando K e V de todos os tokens (serve a qualquer W_key/W_value)."""
-    batch = h.shape[0]
-    keys = att._split_heads(att.W_key(h))
-    values = att._split_heads(att.W_value(h))
-    query = query.view(batch, att.num_heads, 1, att.head_dim)
-    context = F.scaled_dot_product_attention(query, keys, values, attn_mask=visible[:, None, None, :],
-                                             dropout_p=att.dropout if att.training else 0.0)
-    return context.reshape(batch, -1)
+class FrozenKey(NamedTuple):
+    """O que identifica uma entrada do `FrozenCache`.
 
-
-def _last_block_at_last_token(block, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-    """O mesmo que `block(x)[i, lengths[i] - 1]`, mas calculando só o necessário.
-
-    A saída do último token real precisa da consulta (Q), da projeção de saída e do MLP
-    só naquele token. Das chaves (K) e dos valores (V) de cada token ela só usa produtos
-    com a consulta e com os pesos da atenção; por isso K e V nem precisam ser calculados
-    (`_attention_reordered`). É isso que deixa o treino da abordagem 3 rápido. Se W_key
-    ou W_value não forem `nn.Linear` comuns (ex.: trocados por um adaptador), a conta
-    é feita do jeito direto (`_attention_direct`).
-    """
-    att = block.att
-    rows = torch.arange(x.shape[0], device=x.device)
-    last = lengths.to(x.device) - 1
-    h = block.norm1(x)  # (lote, tokens, emb_dim)
-    query = att.W_query(h[rows, last])  # só no último token real: (lote, emb_dim)
-    # O último token real enxerga todos os tokens reais (e nenhum preenchimento).
-    visible = torch.arange(x.shape[1], device=x.device) <= last.unsqueeze(1)  # (lote, tokens)
-    plain = type(att.W_key) is nn.Linear and type(att.W_value) is nn.Linear
-    attention = _attention_reordered if plain else _attention_direct
-    out = x[rows, last] + block.drop_shortcut(att.out_proj(attention(att, h, query, visible)))
-    return out + block.drop_shortcut(block.ff(block.norm2(out)))
-
-
-class TrainableTail(nn.Module):
-    """A parte treinável do modelo, aplicada às saídas pré-calculadas.
-
-    Não copia nada: compartilha os últimos `n_trainable_blocks` blocos, `final_norm` e
-    `out_head` com `model`; treinar a cauda é treinar o próprio modelo. Crie-a depois de
-    trocar a cabeça (`prepare_head_only` / `prepare_last_block`).
-
-    Como só a previsão no último token real interessa, `tail(lote)` devolve logits
-    (lote, classes) — uma linha por texto — em vez de um logit por posição.
+    - `model`: qual modelo de partida (ex.: `("gpt2-small (124M)", "pré-treinado")`);
+    - `view`: quais tokens a parte congelada viu (ver `token_view`);
+    - `n_unfrozen`: quantos blocos do fim ficaram de fora da passada;
+    - `derived`: vazio numa passada; o nome do cálculo feito sobre ela (`FrozenCache.derived`).
     """
 
-    def __init__(self, model, n_trainable_blocks: int = 1):
-        super().__init__()
-        n_blocks = len(model.trf_blocks)
-        self.blocks = model.trf_blocks[n_blocks - n_trainable_blocks :]
-        self.final_norm = model.final_norm
-        self.out_head = model.out_head
+    model: tuple
+    view: tuple
+    n_unfrozen: int
+    derived: str = ""
 
-    def forward(self, batch: HiddenBatch) -> torch.Tensor:
-        x, lengths = batch.hidden, batch.lengths
-        if len(self.blocks) == 0:
-            last_hidden = x[torch.arange(x.shape[0], device=x.device), lengths.to(x.device) - 1]
-        else:
-            for block in self.blocks[:-1]:
-                x = block(x)  # blocos intermediários: todas as posições são necessárias
-            last_hidden = _last_block_at_last_token(self.blocks[-1], x, lengths)
-        return self.out_head(self.final_norm(last_hidden))
+
+class FrozenCache:
+    """Saídas congeladas guardadas por `FrozenKey` (modelo, tokens vistos, blocos de fora).
+
+    `get` devolve as saídas de uma configuração; se já há saídas do mesmo modelo e dos
+    mesmos tokens com MAIS blocos de fora, avança a partir delas (barato) em vez de refazer
+    a passada. Contadores: `frozen_passes` (passadas completas pela parte congelada),
+    `advances` (avanços a partir de uma passada guardada) e `seconds` (tempo gasto nas duas).
+    """
+
+    def __init__(self, batch_size: int = 32):
+        self._store: dict[FrozenKey, dict[str, FrozenOutputs]] = {}
+        self.batch_size = batch_size
+        self.frozen_passes = 0
+        self.advances = 0
+        self.seconds = 0.0
+
+    def __contains__(self, key) -> bool:
+        return key in self._store
+
+    def keys(self) -> list[FrozenKey]:
+        return list(self._store)
+
+    def drop(self, predicate) -> None:
+        """Esquece as entradas cuja chave satisfaz `predicate` (libera memória)."""
+        for key in [k for k in self._store if predicate(k)]:
+            del self._store[key]
+
+    def _longer_pass(self, key: FrozenKey) -> FrozenKey | None:
+        """A passada guardada mais curta que deixa MAIS blocos de fora (dá para avançar dela)."""
+        longer = [k for k in self._store if not k.derived and k.model == key.model and k.view == key.view
+                  and k.n_unfrozen > key.n_unfrozen]
+        return min(longer, key=lambda k: k.n_unfrozen, default=None)
+
+    def _compute(self, key: FrozenKey, model, datasets: dict, device) -> dict[str, FrozenOutputs]:
+        source = self._longer_pass(key)
+        if source is not None:
+            self.advances += 1
+            return {name: advance_frozen_outputs(model, frozen, device, n_trainable_blocks=key.n_unfrozen,
+                                                 batch_size=self.batch_size)
+                    for name, frozen in self._store[source].items()}
+        self.frozen_passes += 1
+        return {name: precompute_frozen_outputs(model, token_view(ds, key.view), device,
+                                                n_trainable_blocks=key.n_unfrozen, batch_size=self.batch_size)
+                for name, ds in datasets.items()}
+
+    def get(self, key: FrozenKey, model, datasets: dict, device) -> dict[str, FrozenOutputs]:
+        """As saídas de `key` para cada conjunto de `datasets` (calculadas uma vez, depois guardadas)."""
+        return self.derived(key, lambda: self._compute(key, model, datasets, device))
+
+    def derived(self, key: FrozenKey, compute) -> dict[str, FrozenOutputs]:
+        """A entrada `key`; se ainda não existe, `compute()` a calcula (e o tempo entra em `seconds`)."""
+        if key not in self._store:
+            start = time.perf_counter()
+            self._store[key] = compute()
+            self.seconds += time.perf_counter() - start
+        return self._store[key]

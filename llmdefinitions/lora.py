@@ -39,6 +39,7 @@ __all__ = [
     "save_lora",
     "load_lora",
     "count_lora_parameters",
+    "lora_block_indices",
     "lora_parameter_count",
 ]
 
@@ -151,23 +152,26 @@ class LoRALinear(nn.Module):
 
 # --------------------------------------------------------------------------- aplicar ao modelo
 
-def _block_indices(blocks, n_blocks: int) -> list[int]:
-    """`"all"`, um inteiro N (os N últimos blocos) ou uma lista de índices -> índices ordenados."""
+def lora_block_indices(blocks, n_layers: int) -> list[int]:
+    """Quais blocos recebem LoRA: `"all"`, um inteiro N (os N últimos) ou uma lista de índices.
+
+    Devolve os índices ordenados (negativos contam do fim); uma escolha inválida gera `LoRAError`.
+    """
     if blocks == "all":
-        return list(range(n_blocks))
+        return list(range(n_layers))
     if isinstance(blocks, int) and not isinstance(blocks, bool):
-        if not 1 <= blocks <= n_blocks:
-            raise LoRAError(f"blocks={blocks}: o modelo tem {n_blocks} blocos; use um número de 1 a {n_blocks}.")
-        return list(range(n_blocks - blocks, n_blocks))
+        if not 1 <= blocks <= n_layers:
+            raise LoRAError(f"blocks={blocks}: o modelo tem {n_layers} blocos; use um número de 1 a {n_layers}.")
+        return list(range(n_layers - blocks, n_layers))
     if isinstance(blocks, Iterable) and not isinstance(blocks, str):
         indices = set()
         for index in blocks:
-            if isinstance(index, bool) or not isinstance(index, int) or not -n_blocks <= index < n_blocks:
+            if isinstance(index, bool) or not isinstance(index, int) or not -n_layers <= index < n_layers:
                 raise LoRAError(
-                    f"Índice de bloco inválido: {index!r}. O modelo tem {n_blocks} blocos "
-                    f"(índices 0 a {n_blocks - 1}, ou negativos contando do fim)."
+                    f"Índice de bloco inválido: {index!r}. O modelo tem {n_layers} blocos "
+                    f"(índices 0 a {n_layers - 1}, ou negativos contando do fim)."
                 )
-            indices.add(index % n_blocks)
+            indices.add(index % n_layers)
         if not indices:
             raise LoRAError("A lista de blocos está vazia.")
         return sorted(indices)
@@ -207,7 +211,7 @@ def apply_lora(model, rank: int = 8, alpha: float = 16, blocks="all", targets=DE
     ligue `requires_grad` nela depois desta função. Devolve os nomes das camadas trocadas.
     """
     names = [f"trf_blocks.{index}.{path}"
-             for index in _block_indices(blocks, len(model.trf_blocks)) for path in _target_paths(targets)]
+             for index in lora_block_indices(blocks, len(model.trf_blocks)) for path in _target_paths(targets)]
     already = [name for name in names if isinstance(model.get_submodule(name), LoRALinear)]
     if already:
         raise LoRAError(f"Estas camadas já têm um adaptador LoRA: {already[:4]}. Aplique o LoRA uma vez só.")

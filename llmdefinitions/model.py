@@ -17,16 +17,20 @@ from torch import nn
 
 from .config import validate_config
 
-__all__ = ["GPTModel", "TransformerBlock", "MultiHeadAttention", "FeedForward"]
+__all__ = ["GPTModel", "TransformerBlock", "MultiHeadAttention", "FeedForward", "remove_causal_mask", "tie_weights"]
 
 LAYER_NORM_EPS = 1e-5  # o mesmo epsilon do GPT-2 original
 
 
 class MultiHeadAttention(nn.Module):
-    """Atenção multicabeça causal: cada token só olha para si e para os anteriores."""
+    """Atenção multicabeça causal: cada token só olha para si e para os anteriores.
 
-    def __init__(self, d_in: int, d_out: int, num_heads: int, dropout: float, qkv_bias: bool):
+    Com `causal=False` (ver `remove_causal_mask`), cada token passa a olhar para todos.
+    """
+
+    def __init__(self, d_in: int, d_out: int, num_heads: int, dropout: float, qkv_bias: bool, causal: bool = True):
         super().__init__()
+        self.causal = causal
         self.num_heads = num_heads
         self.head_dim = d_out // num_heads
         self.W_query = nn.Linear(d_in, d_out, bias=qkv_bias)
@@ -48,7 +52,7 @@ class MultiHeadAttention(nn.Module):
         context = F.scaled_dot_product_attention(
             queries, keys, values,
             dropout_p=self.dropout if self.training else 0.0,
-            is_causal=True,
+            is_causal=self.causal,
         )
         batch, _, tokens, _ = context.shape
         context = context.transpose(1, 2).reshape(batch, tokens, -1)  # junta as cabeças
@@ -132,3 +136,22 @@ class GPTModel(nn.Module):
     def forward(self, in_idx: torch.Tensor) -> torch.Tensor:
         """Ids de tokens (lote, tokens) -> logits (lote, tokens, saídas de `out_head`)."""
         return self.out_head(self.hidden_states(in_idx))
+
+
+def tie_weights(model: GPTModel) -> GPTModel:
+    """Amarra a saída aos embeddings dos tokens, como no GPT-2: `out_head` usa a matriz de `tok_emb`.
+
+    Os dois passam a ser o MESMO tensor (50.257 x 768 números guardados uma vez só). Devolve `model`.
+    """
+    model.out_head.weight = model.tok_emb.weight
+    return model
+
+
+def remove_causal_mask(model: GPTModel) -> GPTModel:
+    """Tira a máscara causal de todos os blocos (no próprio modelo): cada token vê todos os outros.
+
+    Os pesos não mudam; só a atenção deixa de esconder os tokens seguintes. Devolve `model`.
+    """
+    for block in model.trf_blocks:
+        block.att.causal = False
+    return model

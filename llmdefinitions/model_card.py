@@ -36,9 +36,9 @@ def describe_data(train_df, val_df, test_df, sample: bool | None = None) -> str:
     o que `prepare_course_data` leu nesta sessão.
     """
     if sample is None:
-        from .course import _state  # o que prepare_course_data leu nesta sessão: "real" ou "demo"
+        from .course import data_mode  # o que prepare_course_data leu nesta sessão: "real" ou "demo"
 
-        sample = _state.get("data") == "demo"
+        sample = data_mode() == "demo"
     parts = {"treino": train_df, "validação": val_df, "teste": test_df}
     ham, spam = (sum(counts) for counts in zip(*(_class_counts(df) for df in parts.values())))
     sizes = " / ".join(f"{format_pt(len(df))} ({name})" for name, df in parts.items())

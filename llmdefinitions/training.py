@@ -10,7 +10,7 @@ from matplotlib.figure import Figure
 
 from .classifier import classification_logits
 from .course import demo_tag
-from .features import _EvalMode
+from .features import eval_mode
 from .progress import tqdm
 
 __all__ = [
@@ -53,7 +53,7 @@ def calc_accuracy_loader(data_loader, model, device, num_batches=None, token_pos
     """Fração de acertos nos primeiros `num_batches` lotes (todos, se `None`)."""
     num_batches = _batches_to_use(data_loader, num_batches)
     correct, seen = 0, 0
-    with _EvalMode(model):
+    with eval_mode(model):
         for i, (input_batch, target_batch) in enumerate(data_loader):
             if i >= num_batches:
                 break

@@ -9,8 +9,9 @@ import torch
 
 from llmdefinitions import GPTModel, classification_logits, gpt2_config
 from llmdefinitions import experiments as lab_module
+from llmdefinitions import features as features_module
 from llmdefinitions.experiments import (
-    DEFAULT_MODEL, BidirectionalAttention, Experiment, ExperimentError, ExperimentLab, FullModelClassifier,
+    DEFAULT_MODEL, Experiment, ExperimentError, ExperimentLab, FullModelClassifier,
     default_experiments, run_experiment, run_experiments,
 )
 
@@ -51,13 +52,13 @@ def quick(name, **fields):
 
 def test_rows_sharing_the_frozen_part_make_one_pass(data, tokenizer, monkeypatch):
     calls = []
-    original = lab_module.precompute_frozen_outputs
+    original = features_module.precompute_frozen_outputs
 
     def counting(model, dataset, device, n_trainable_blocks=1, **kw):
         calls.append(n_trainable_blocks)
         return original(model, dataset, device, n_trainable_blocks=n_trainable_blocks, **kw)
 
-    monkeypatch.setattr(lab_module, "precompute_frozen_outputs", counting)
+    monkeypatch.setattr(features_module, "precompute_frozen_outputs", counting)
     lab = make_lab(data, tokenizer)
     rows = [quick("1 bloco", trainable_blocks=1), quick("2 blocos", trainable_blocks=2),
             quick("cabeça", trainable_blocks=0), quick("média", token="mean"),
@@ -141,17 +142,6 @@ def test_short_training_same_as_full_model(data, tokenizer):
         assert getattr(results[True], split) == getattr(results[False], split)
     torch.testing.assert_close(heads[True], heads[False], atol=1e-5, rtol=1e-4)
     assert results[True].trainable_params == results[False].trainable_params
-
-
-def test_no_causal_mask_changes_only_multi_token_outputs():
-    torch.manual_seed(0)
-    model = tiny_model()
-    att = model.trf_blocks[0].att
-    x = torch.randn(2, 5, 32)
-    with torch.no_grad():
-        both = BidirectionalAttention(att)(x), att(x)
-        torch.testing.assert_close(BidirectionalAttention(att)(x[:, :1]), att(x[:, :1]))
-    assert (both[0] - both[1]).abs().max() > 1e-3
 
 
 # ----------------------------------------------------------------------------- LoRA, pesos aleatórios, tabela

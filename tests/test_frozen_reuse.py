@@ -51,11 +51,11 @@ def test_advance_to_same_level_is_identity(model, dataset):
     assert advance_frozen_outputs(model, cached, "cpu", n_trainable_blocks=1) is cached
 
 
-@pytest.mark.parametrize("start, pooling", [(1, "last"), (1, "mean"), (3, "mean"), (0, "last")])
-def test_features_match_extract_features(model, dataset, start, pooling):
+@pytest.mark.parametrize("start, token_position", [(1, "last_real"), (1, "mean"), (3, "mean"), (0, "last_real")])
+def test_features_match_extract_features(model, dataset, start, token_position):
     cached = precompute_frozen_outputs(model, dataset, "cpu", n_trainable_blocks=start)
-    X, y = features_from_frozen(model, cached, "cpu", pooling=pooling, batch_size=2)
-    X_ref, y_ref = extract_features(model, dataset, "cpu", pooling=pooling)
+    X, y = features_from_frozen(model, cached, "cpu", token_position=token_position, batch_size=2)
+    X_ref, y_ref = extract_features(model, dataset, "cpu", token_position=token_position)
     assert X.dtype == np.float32 and X.shape == X_ref.shape
     np.testing.assert_allclose(X, X_ref, atol=1e-5, rtol=1e-5)
     np.testing.assert_array_equal(y, y_ref)
@@ -64,9 +64,9 @@ def test_features_match_extract_features(model, dataset, start, pooling):
 def test_errors_are_explained(model, dataset):
     last_only = precompute_frozen_outputs(model, dataset, "cpu", n_trainable_blocks=0)
     with pytest.raises(ValueError, match="último token"):
-        features_from_frozen(model, last_only, "cpu", pooling="mean")
-    with pytest.raises(ValueError, match="pooling"):
-        features_from_frozen(model, last_only, "cpu", pooling="max")
+        features_from_frozen(model, last_only, "cpu", token_position="mean")
+    with pytest.raises(ValueError, match="token_position"):
+        features_from_frozen(model, last_only, "cpu", token_position="max")
     cached = precompute_frozen_outputs(model, dataset, "cpu", n_trainable_blocks=1)
     with pytest.raises(ValueError, match="avançar"):
         advance_frozen_outputs(model, cached, "cpu", n_trainable_blocks=2)

@@ -253,10 +253,10 @@ def test_extract_features_matches_hidden_states(tokenizer):
     with torch.no_grad():
         hidden = model.hidden_states(ids)[0]
     np.testing.assert_allclose(X[4], hidden[-1].numpy(), atol=1e-5)
-    X_mean, _ = extract_features(model, frame, "cpu", tokenizer=tokenizer, pooling="mean")
+    X_mean, _ = extract_features(model, frame, "cpu", tokenizer=tokenizer, token_position="mean")
     np.testing.assert_allclose(X_mean[4], hidden.mean(0).numpy(), atol=1e-5)
-    with pytest.raises(ValueError, match="pooling"):
-        extract_features(model, frame, "cpu", tokenizer=tokenizer, pooling="max")
+    with pytest.raises(ValueError, match="token_position"):
+        extract_features(model, frame, "cpu", tokenizer=tokenizer, token_position="max")
 
 
 def test_random_forest_on_frozen_features(real_splits, tokenizer):
@@ -264,8 +264,8 @@ def test_random_forest_on_frozen_features(real_splits, tokenizer):
 
     train_df, _, test_df = real_splits
     model = tiny_model()
-    X_train, y_train = extract_features(model, train_df, "cpu", tokenizer=tokenizer, pooling="mean")
-    X_test, y_test = extract_features(model, test_df, "cpu", tokenizer=tokenizer, pooling="mean")
+    X_train, y_train = extract_features(model, train_df, "cpu", tokenizer=tokenizer, token_position="mean")
+    X_test, y_test = extract_features(model, test_df, "cpu", tokenizer=tokenizer, token_position="mean")
     assert X_train.shape == (1045, 32) and X_test.shape == (300, 32)
     clf = RandomForestClassifier(n_estimators=100, random_state=123).fit(X_train, y_train)
     # Mesmo com pesos aleatórios há sinal (vocabulário das mensagens): bem acima dos 50% do acaso.
