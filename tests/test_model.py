@@ -22,6 +22,7 @@ from llmdefinitions import (
     text_to_token_ids,
     token_ids_to_text,
 )
+from llmdefinitions.model import remove_causal_mask, tie_weights
 from tests.checkpoints import make_hf_gpt2, save_hf_checkpoint
 
 
@@ -45,9 +46,23 @@ def _load_ours(models_dir):
 
 
 def test_parameter_count_of_gpt2_small():
-    model = GPTModel(gpt2_config("gpt2-small (124M)"))
-    model.out_head.weight = model.tok_emb.weight
+    model = tie_weights(GPTModel(gpt2_config("gpt2-small (124M)")))
+    assert model.out_head.weight is model.tok_emb.weight
     assert sum(p.numel() for p in model.parameters()) == 124_439_808
+
+
+def test_remove_causal_mask_changes_only_multi_token_outputs():
+    torch.manual_seed(0)
+    model = GPTModel({**gpt2_config(), "emb_dim": 32, "n_heads": 4, "n_layers": 2, "context_length": 16}).eval()
+    att, x = model.trf_blocks[0].att, torch.randn(2, 5, 32)
+    with torch.no_grad():
+        causal, one_token = att(x), att(x[:, :1])
+        assert remove_causal_mask(model) is model
+        assert not any(block.att.causal for block in model.trf_blocks)
+        bidirectional = att(x)
+        torch.testing.assert_close(att(x[:, :1]), one_token)  # um token só: nada a esconder
+    torch.testing.assert_close(bidirectional[:, -1], causal[:, -1])  # o último token já via todos
+    assert (bidirectional[:, 0] - causal[:, 0]).abs().max() > 1e-3  # o primeiro passa a ver os seguintes
 
 
 def test_presets_and_size_names():
