@@ -31,14 +31,11 @@ import tempfile
 from pathlib import Path
 
 import nbformat
-import yaml
 
 PASTA = Path(__file__).resolve().parent  # exercises/
 RAIZ = PASTA.parent  # raiz do repositório
 ID_INSTALACAO = "instalacao"
 ID_COLAB = "abrir-no-colab"
-SELO_COLAB = "https://colab.research.google.com/assets/colab-badge.svg"
-_URL_GITHUB = re.compile(r"^https://github\.com/(?P<dono>[\w.-]+)/(?P<repo>[\w.-]+?)(?:\.git)?/?$")
 
 # O que nunca faz parte do curso copiado para conferência (entregas, notas, banco).
 _NAO_COPIAR = ("submitted", "autograded", "feedback", "release", "gradebook.db", "__pycache__", "*.csv")
@@ -50,46 +47,42 @@ class ErroDePublicacao(RuntimeError):
 
 # --------------------------------------------------------------------------- repositório
 
+def _sync_colab():
+    """`tools/sync_colab.py`: a única fonte das células do Colab, as dos notebooks da aula e as daqui.
+
+    Importado só quando usado: a correção também roda numa cópia de exercises/ sem tools/ ao lado.
+    """
+    ferramentas = str(RAIZ / "tools")
+    if ferramentas not in sys.path:
+        sys.path.insert(0, ferramentas)
+    import sync_colab
+
+    return sync_colab
+
+
 def ler_repositorio(raiz: Path = RAIZ) -> tuple[str, str, str, str]:
     """Lê `repository.url` e `repository.branch` de `_config.yml`: `(url, dono, repo, ramo)`."""
-    arquivo = raiz / "_config.yml"
+    sync_colab = _sync_colab()
     try:
-        config = yaml.safe_load(arquivo.read_text(encoding="utf-8")) or {}
-    except FileNotFoundError as erro:
-        raise ErroDePublicacao(f"Não encontrei {arquivo}.") from erro
-    repositorio = config.get("repository") or {}
-    url = str(repositorio.get("url", "")).strip().rstrip("/")
-    achado = _URL_GITHUB.match(url)
-    if not achado:
-        raise ErroDePublicacao(
-            f"repository.url em {arquivo} deve ser https://github.com/<dono>/<repo>; valor atual: {url!r}."
-        )
-    ramo = str(repositorio.get("branch") or "main").strip()
-    return url, achado["dono"], achado["repo"], ramo
+        return sync_colab.read_repository(raiz)
+    except sync_colab.SyncError as erro:
+        raise ErroDePublicacao(str(erro)) from erro
 
 
 def link_colab(caminho_no_repositorio: str, raiz: Path = RAIZ) -> str:
     """Endereço que abre no Colab um notebook do repositório (caminho relativo à raiz)."""
     _, dono, repo, ramo = ler_repositorio(raiz)
-    return f"https://colab.research.google.com/github/{dono}/{repo}/blob/{ramo}/{caminho_no_repositorio}"
+    return _sync_colab().colab_url(dono, repo, ramo, caminho_no_repositorio)
 
 
 def fonte_instalacao(url: str) -> str:
-    return (
-        "# Só no Google Colab: instala o pacote do curso. Em outros ambientes não faz nada.\n"
-        "try:\n"
-        "    import google.colab  # noqa: F401\n"
-        "    EM_COLAB = True\n"
-        "except ImportError:\n"
-        "    EM_COLAB = False\n"
-        "\n"
-        "if EM_COLAB:\n"
-        f'    %pip install -q "git+{url}"'
-    )
+    """A célula que instala o pacote no Colab: a mesma dos notebooks da aula."""
+    return _sync_colab().setup_source(url)
 
 
 def fonte_selo(link: str) -> str:
-    return f"[![Abrir no Colab]({SELO_COLAB})]({link})"
+    """O selo "Abrir no Colab" que leva a `link`."""
+    return _sync_colab().badge_source(link)
 
 
 # --------------------------------------------------------------------------- fontes

@@ -763,13 +763,15 @@ def test_celulas_do_colab_vem_de_config_yml():
     dono, repo = url.removeprefix("https://github.com/").split("/")[:2]
     ramo = config["repository"].get("branch", "main")
     assert publicar.sincronizar_fontes(so_verificar=True) == []
+    # Uma só célula de instalação (tools/sync_colab.py): a dos exercícios é a mesma dos notebooks da aula.
+    instalacao_da_aula = _ler(REPO / "notebooks" / "01_dados.ipynb").cells[1].source
     for fonte in FONTES:
         relativo = f"exercises/release/{fonte.parent.name}/{fonte.name}"
         nb = _ler(REPO / relativo)
         instalacao, selo = nb.cells[0], nb.cells[1]
         assert instalacao.cell_type == "code"
-        assert "import google.colab" in instalacao.source and f'%pip install -q "git+{url}"' in instalacao.source
-        assert "EM_COLAB = True" in instalacao.source and "NO_COLAB" not in instalacao.source  # True quando roda NO Colab
+        assert instalacao.source == instalacao_da_aula
+        assert '"google.colab" in sys.modules' in instalacao.source and f"%pip install -q git+{url}" in instalacao.source
         assert publicar.tempo_estimado(fonte) > 0  # o tempo de resolver está no enunciado (e na tabela do livro)
         assert f"https://colab.research.google.com/github/{dono}/{repo}/blob/{ramo}/{relativo}" in selo.source
 

@@ -9,6 +9,9 @@ O endereço do repositório fica num único lugar, `repository.url` em `_config.
    a etiqueta `remove-cell`: o Jupyter Book a executa (não faz nada fora do Colab), mas não
    a mostra no site.
 
+As mesmas funções (`read_repository`, `colab_url`, `badge_source` e `setup_source`) geram as
+células do Colab dos exercícios em `exercises/publicar.py`: o código da instalação existe só aqui.
+
 Notebooks tratados:
 - `notebooks/*.ipynb`: as células são inseridas se faltarem e atualizadas se mudaram;
 - `exercises/source/**.ipynb` e `exercises/release/**.ipynb` (se existirem): só são
@@ -70,12 +73,22 @@ def read_repository(root: Path = REPO_ROOT) -> tuple[str, str, str, str]:
 
 # --------------------------------------------------------------------------- células esperadas
 
-def badge_source(owner: str, repo: str, branch: str, relative_path: str) -> str:
-    link = f"https://colab.research.google.com/github/{owner}/{repo}/blob/{branch}/{relative_path}"
+def colab_url(owner: str, repo: str, branch: str, relative_path: str) -> str:
+    """Endereço que abre no Colab o notebook `relative_path` (relativo à raiz) do repositório."""
+    return f"https://colab.research.google.com/github/{owner}/{repo}/blob/{branch}/{relative_path}"
+
+
+def badge_source(link: str) -> str:
+    """A célula Markdown do selo "Abrir no Colab" que leva a `link`."""
     return f"[![Abrir no Colab]({COLAB_BADGE_IMAGE})]({link})"
 
 
 def setup_source(url: str) -> str:
+    """A célula que instala o pacote do curso a partir de `url`, só quando roda no Google Colab.
+
+    É a única definição dessa célula: os notebooks da aula (esta ferramenta) e os exercícios
+    (`exercises/publicar.py`) usam esta função.
+    """
     return (
         "# Só no Google Colab: instala o pacote do curso. Em outros ambientes não faz nada.\n"
         "import sys\n"
@@ -87,7 +100,7 @@ def setup_source(url: str) -> str:
 
 def expected_cells(url: str, owner: str, repo: str, branch: str, relative_path: str) -> list:
     badge = nbformat.v4.new_markdown_cell(
-        badge_source(owner, repo, branch, relative_path), metadata={"tags": [BADGE_TAG]}
+        badge_source(colab_url(owner, repo, branch, relative_path)), metadata={"tags": [BADGE_TAG]}
     )
     badge["id"] = BADGE_TAG
     setup = nbformat.v4.new_code_cell(setup_source(url), metadata={"tags": [SETUP_TAG, REMOVE_FROM_SITE_TAG]})
