@@ -43,21 +43,27 @@ REQUIRED_CONFIG_KEYS = (
 
 
 def gpt2_config(name: str = "gpt2-small (124M)") -> dict:
-    """Devolve uma cópia de `BASE_CONFIG` completada com a versão `name`."""
+    """Devolve uma cópia de `BASE_CONFIG` completada com a versão `name` (Notebook 2, §2.1)."""
     if name not in model_configs:
         raise ValueError(f"Modelo desconhecido: {name!r}. Opções: {', '.join(model_configs)}.")
     return {**BASE_CONFIG, **model_configs[name]}
 
 
 def model_size_from_name(name: str) -> str:
-    """`"gpt2-small (124M)"` -> `"124M"` (o formato que `download_and_load_gpt2` espera)."""
+    """`"gpt2-small (124M)"` -> `"124M"` (o formato que `download_and_load_gpt2` espera).
+
+    A conta de texto da aula, feita no Notebook 2, §2.2.
+    """
     if name not in model_configs:
         raise ValueError(f"Modelo desconhecido: {name!r}. Opções: {', '.join(model_configs)}.")
     return name.split(" ")[-1].strip("()")
 
 
 def config_from_settings(settings: dict, drop_rate: float = 0.0) -> dict:
-    """Converte o `config.json` de um checkpoint do Hugging Face para o formato de `GPTModel`."""
+    """Converte o `config.json` de um checkpoint do Hugging Face para o formato de `GPTModel`.
+
+    Ensinado no Notebook 2, §2.2.
+    """
     try:
         return {
             "vocab_size": int(settings["vocab_size"]),
@@ -76,7 +82,7 @@ def config_from_settings(settings: dict, drop_rate: float = 0.0) -> dict:
 
 
 def validate_config(cfg: dict) -> None:
-    """Confere se `cfg` tem todas as chaves e se as dimensões são coerentes."""
+    """Confere se `cfg` tem todas as chaves e se as dimensões são coerentes (Notebook 2, §2.1)."""
     missing = [key for key in REQUIRED_CONFIG_KEYS if key not in cfg]
     if missing:
         raise ValueError(f"Configuração incompleta: faltam as chaves {missing}.")

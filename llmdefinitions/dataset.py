@@ -17,7 +17,7 @@ import pandas as pd
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from .data import _require_columns
+from .data import require_columns
 from .tokenizer import PAD_TOKEN_ID
 
 __all__ = ["SpamDataset", "pad_batch", "create_dataloaders", "last_real_token_index", "MAX_CONTEXT"]
@@ -25,13 +25,8 @@ __all__ = ["SpamDataset", "pad_batch", "create_dataloaders", "last_real_token_in
 MAX_CONTEXT = 1024  # contexto do GPT-2: nenhum texto passa disso
 
 
-def _read_frame(data) -> pd.DataFrame:
-    frame = pd.read_csv(data) if isinstance(data, (str, os.PathLike)) else data
-    _require_columns(frame, ["Text", "Label"])
-    return frame
-
-
 def _check_texts(frame: pd.DataFrame) -> None:
+    """Recusa textos vazios e rótulos que não são 0 ou 1."""
     empty = frame.index[frame["Text"].isna() | (frame["Text"].astype(str).str.strip() == "")].tolist()
     if empty:
         raise ValueError(f"Há textos vazios nas linhas {empty[:10]}: remova-os antes de tokenizar.")
@@ -46,11 +41,13 @@ class SpamDataset(Dataset):
     `max_length=None` usa o maior texto deste dataset; para validação e teste passe o
     `max_length` do treino. `pad=True` completa cada item até `max_length` (padding fixo);
     `pad=False` devolve os itens sem preenchimento (padding dinâmico, com `pad_batch`).
+    Ensinado no Notebook 1, §1.10.
     """
 
     def __init__(self, data, tokenizer, max_length: int | None = None,
                  pad_token_id: int = PAD_TOKEN_ID, pad: bool = True):
-        frame = _read_frame(data)
+        frame = pd.read_csv(data) if isinstance(data, (str, os.PathLike)) else data  # tabela ou CSV
+        require_columns(frame, ["Text", "Label"])
         _check_texts(frame)
         # disallowed_special=(): um "<|endoftext|>" escrito no SMS vira texto comum, nunca o id 50256.
         encoded = [tokenizer.encode(str(text), disallowed_special=()) for text in frame["Text"]]
@@ -72,7 +69,7 @@ class SpamDataset(Dataset):
 
 
 def pad_batch(batch, pad_token_id: int = PAD_TOKEN_ID):
-    """Junta itens de tamanhos diferentes num lote, completando até o maior do lote."""
+    """Junta itens de tamanhos diferentes num lote, completando até o maior do lote (Notebook 1, §1.11)."""
     sequences, labels = zip(*batch)
     longest = max(len(seq) for seq in sequences)
     inputs = torch.full((len(sequences), longest), pad_token_id, dtype=torch.long)
@@ -84,8 +81,11 @@ def pad_batch(batch, pad_token_id: int = PAD_TOKEN_ID):
 def create_dataloaders(train_data, val_data, test_data, tokenizer, batch_size: int = 8,
                        padding: str = "fixed", max_length: int | None = None,
                        seed: int = 123, num_workers: int = 0):
-    """Cria os três `DataLoader`s. O treino é embaralhado (semente fixa) e descarta o
-    último lote incompleto; validação e teste mantêm a ordem e todos os exemplos."""
+    """Cria os três `DataLoader`s (Notebook 1, §1.11).
+
+    O treino é embaralhado (semente fixa) e descarta o último lote incompleto; validação e
+    teste mantêm a ordem e todos os exemplos.
+    """
     if padding not in ("fixed", "dynamic"):
         raise ValueError("padding deve ser 'fixed' ou 'dynamic'.")
     fixed = padding == "fixed"
@@ -102,7 +102,10 @@ def create_dataloaders(train_data, val_data, test_data, tokenizer, batch_size: i
 
 
 def last_real_token_index(input_ids: torch.Tensor, pad_token_id: int = PAD_TOKEN_ID) -> torch.Tensor:
-    """Posição do último token real de cada linha de um lote com padding à direita."""
+    """Posição do último token real de cada linha de um lote com padding à direita.
+
+    Ensinado no Notebook 5, §5.9 (a posição lida e o *padding*).
+    """
     lengths = (input_ids != pad_token_id).sum(dim=1)
     if bool((lengths == 0).any()):
         rows = torch.nonzero(lengths == 0).flatten().tolist()

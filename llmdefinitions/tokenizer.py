@@ -14,7 +14,10 @@ PAD_TOKEN_ID = 50256  # id de <|endoftext|>, usado também como preenchimento (p
 
 
 def get_tokenizer() -> tiktoken.Encoding:
-    """Carrega o tokenizador do GPT-2 (o `tiktoken` baixa dois arquivos na primeira vez)."""
+    """Carrega o tokenizador do GPT-2 (o `tiktoken` baixa dois arquivos na primeira vez).
+
+    Ensinado no Notebook 1, §1.9.
+    """
     try:
         return tiktoken.get_encoding("gpt2")
     except Exception as err:  # sem internet e sem cache local
@@ -29,11 +32,14 @@ def get_tokenizer() -> tiktoken.Encoding:
 
 
 def text_to_token_ids(text: str, tokenizer: tiktoken.Encoding) -> torch.Tensor:
-    """Texto -> tensor (1, tokens). `<|endoftext|>` no texto vira o token especial 50256."""
+    """Texto -> tensor (1, tokens). `<|endoftext|>` no texto vira o token especial 50256.
+
+    Ensinado no Notebook 2, §2.4.
+    """
     ids = tokenizer.encode(text, allowed_special={END_OF_TEXT})
     return torch.tensor(ids, dtype=torch.long).unsqueeze(0)
 
 
 def token_ids_to_text(token_ids: torch.Tensor, tokenizer: tiktoken.Encoding) -> str:
-    """Tensor (1, tokens) ou (tokens,) -> texto."""
+    """Tensor (1, tokens) ou (tokens,) -> texto (Notebook 2, §2.4)."""
     return tokenizer.decode(token_ids.reshape(-1).tolist())

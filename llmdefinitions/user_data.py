@@ -18,17 +18,15 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
 import pandas as pd
 
-from .data import COLUMNS
+from .data import COLUMNS, describe_line_numbers
 
 __all__ = [
-    "PORTUGUESE_SAMPLE_FILE",
     "LabelMapping",
     "UserDataError",
     "UserDataFileNotFoundError",
@@ -51,20 +49,19 @@ KNOWN_PAIRS = (
 )
 TAB_EXTENSIONS = (".tsv", ".tab")
 CANDIDATE_DELIMITERS = (",", ";", "\t", "|")
-_MAX_LISTED = 10
 
 
 class UserDataError(ValueError):
-    """O arquivo de dados não pode ser usado como está (a mensagem diz por quê)."""
+    """O arquivo de dados não pode ser usado como está (a mensagem diz por quê). Notebook 7, §7.5."""
 
 
 class UserDataFileNotFoundError(UserDataError, FileNotFoundError):
-    """O caminho indicado não existe ou não é um arquivo."""
+    """O caminho indicado não existe ou não é um arquivo (Notebook 7, §7.5)."""
 
 
 @dataclass(frozen=True)
 class LabelMapping:
-    """Como os rótulos do arquivo viraram 0 e 1, e o que foi lido."""
+    """Como os rótulos do arquivo viraram 0 e 1, e o que foi lido (Notebook 7, §7.5)."""
 
     positive: str  # o rótulo que virou 1
     negative: str  # o rótulo que virou 0
@@ -106,17 +103,14 @@ class LabelMapping:
 
 
 def course_portuguese_sample_path() -> Path:
-    """Caminho do exemplo em português que vem com o pacote (160 mensagens escritas para o curso)."""
+    """Caminho do exemplo em português que vem com o pacote (160 mensagens escritas para o curso).
+
+    Usado no Notebook 7, §7.5.
+    """
     return Path(resources.files(__package__) / PORTUGUESE_SAMPLE_FILE)
 
 
 # --------------------------------------------------------------------------- leitura do arquivo
-
-def _describe_rows(rows: list[int]) -> str:
-    shown = ", ".join(str(row) for row in rows[:_MAX_LISTED])
-    hidden = len(rows) - _MAX_LISTED
-    return shown + (f" e mais {hidden}" if hidden > 0 else "")
-
 
 def _file_lines(mask: pd.Series) -> list[int]:
     """Número da linha no arquivo de cada linha marcada (o índice da tabela, ver `_read_table`)."""
@@ -173,13 +167,17 @@ def _read_table(path: Path, text: str, delimiter: str) -> pd.DataFrame:
     except csv.Error as err:
         raise UserDataError(f"Não consegui ler {path} como tabela ({err}): confira as aspas.") from err
     if len(header) < 2:
-        raise UserDataError(f"{path} está vazio ou o cabeçalho tem uma coluna só: {header}. São precisas texto e rótulo.")
+        raise UserDataError(
+            f"{path} está vazio ou o cabeçalho tem uma coluna só: {header}. São precisas texto e rótulo."
+        )
     repeated = sorted({column for column in header if header.count(column) > 1})
     if repeated:
-        raise UserDataError(f"O cabeçalho de {path} repete os nomes de coluna {repeated}: dê um nome diferente a cada uma.")
+        raise UserDataError(
+            f"O cabeçalho de {path} repete os nomes de coluna {repeated}: dê um nome diferente a cada uma."
+        )
     if bad:
         raise UserDataError(
-            f"Em {path}, o cabeçalho tem {len(header)} colunas, mas as linhas {_describe_rows(bad)} não. "
+            f"Em {path}, o cabeçalho tem {len(header)} colunas, mas as linhas {describe_line_numbers(bad)} não. "
             "Se um texto contém o separador, ele precisa estar entre aspas."
         )
     if not rows:
@@ -212,7 +210,7 @@ def _check_not_empty(values: pd.Series, role: str, path: Path) -> None:
     empty = values.str.strip() == ""
     if empty.any():
         raise UserDataError(
-            f"Há {role} vazios em {path}, nas linhas {_describe_rows(_file_lines(empty))} "
+            f"Há {role} vazios em {path}, nas linhas {describe_line_numbers(_file_lines(empty))} "
             "(o cabeçalho é a linha 1). Preencha ou apague essas linhas."
         )
 
@@ -224,8 +222,26 @@ def _check_declared(labels: pd.Series, declared: list[str], path: Path) -> None:
         found = sorted(set(labels[other]))
         raise UserDataError(
             f"Em {path} há rótulos que não são nem {declared[0]!r} nem {declared[1]!r}: {found} "
-            f"(linhas {_describe_rows(_file_lines(other))})."
+            f"(linhas {describe_line_numbers(_file_lines(other))})."
         )
+
+
+def _two_class_counts(labels: pd.Series, label_col: str, path: Path) -> dict:
+    """Quantas linhas de cada rótulo; recusa uma classe só ou mais de duas."""
+    counts = labels.value_counts().to_dict()
+    if len(counts) == 1:
+        (only, count), = counts.items()
+        raise UserDataError(
+            f"{path} só tem uma classe ({only!r}, {count} linhas): o classificador precisa de exemplos "
+            "das duas classes."
+        )
+    if len(counts) > 2:
+        listed = ", ".join(f"{name!r} ({count})" for name, count in sorted(counts.items()))
+        raise UserDataError(
+            f"{path} tem {len(counts)} rótulos diferentes na coluna {label_col!r}: {listed}. Este curso "
+            "classifica em duas classes: junte ou remova as linhas das classes a mais."
+        )
+    return counts
 
 
 def _declared_present(label, argument: str, counts: dict, path: Path) -> str:
@@ -262,7 +278,7 @@ def load_text_classification_file(path, text_column=None, label_column=None, pos
     "mensagem", "rotulo", "classe", "label"...). Rótulos são comparados sem diferenciar
     maiúsculas. Qual vira 1: `positive_label`, se dado; senão spam/ham, 1/0, sim/não...;
     senão "spam"; senão a ordem alfabética. Com `positive_label` e `negative_label`,
-    qualquer outro rótulo é erro.
+    qualquer outro rótulo é erro. Ensinado no Notebook 7, §7.5.
     """
     path = Path(path)
     text, encoding = _read_text(path)
@@ -278,19 +294,7 @@ def load_text_classification_file(path, text_column=None, label_column=None, pos
     labels = frame[label_col].map(_normalize)
     if positive_label is not None and negative_label is not None:
         _check_declared(labels, [_normalize(positive_label), _normalize(negative_label)], path)
-    counts = labels.value_counts().to_dict()
-    if len(counts) == 1:
-        (only, count), = counts.items()
-        raise UserDataError(
-            f"{path} só tem uma classe ({only!r}, {count} linhas): o classificador precisa de exemplos "
-            "das duas classes."
-        )
-    if len(counts) > 2:
-        listed = ", ".join(f"{name!r} ({count})" for name, count in sorted(counts.items()))
-        raise UserDataError(
-            f"{path} tem {len(counts)} rótulos diferentes na coluna {label_col!r}: {listed}. Este curso "
-            "classifica em duas classes: junte ou remova as linhas das classes a mais."
-        )
+    counts = _two_class_counts(labels, label_col, path)
     positive, negative, rule = _choose_positive(counts, positive_label, negative_label, path)
 
     df = pd.DataFrame({"Label": (labels == positive).astype("int64"), "Text": frame[text_col]})[COLUMNS]

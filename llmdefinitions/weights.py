@@ -1,4 +1,4 @@
-"""Pesos pré-treinados do GPT-2: download (Hugging Face, formato safetensors) e carga no `GPTModel`.
+"""Pesos pré-treinados do GPT-2: obter (Hugging Face, formato safetensors) e carregar no `GPTModel`.
 
 O checkpoint oficial guarda as matrizes no formato `Conv1D` da OpenAI (entrada x saída),
 enquanto `nn.Linear` guarda (saída x entrada): por isso várias matrizes são transpostas.
@@ -8,22 +8,19 @@ Além disso, Q, K e V vêm juntas numa só matriz (`c_attn`) e são separadas aq
 from __future__ import annotations
 
 import json
-import logging
 import os
 import re
-import socket
-from contextlib import contextmanager
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file
 
 from .config import MODEL_SIZES
+from .download import GPT2DownloadError, download_from_hub
+from .model import tie_weights
 
 __all__ = [
-    "CHECKPOINT_FILES",
     "CheckpointError",
     "GPT2DownloadError",
     "download_and_load_gpt2",
@@ -34,90 +31,17 @@ __all__ = [
 CHECKPOINT_FILES = ("config.json", "model.safetensors")
 
 
-class GPT2DownloadError(RuntimeError):
-    """Os arquivos do GPT-2 não estão na pasta e não puderam ser baixados.
-
-    `reason` resume a causa numa frase (para avisos curtos); a mensagem completa traz
-    também o passo a passo para instalar os arquivos à mão.
-    """
-
-    def __init__(self, message: str, reason: str = ""):
-        super().__init__(message)
-        self.reason = reason or message
-
-
 class CheckpointError(ValueError):
-    """O checkpoint existe, mas está corrompido ou não combina com o modelo."""
+    """O checkpoint existe, mas está corrompido ou não combina com o modelo (Notebook 2, §2.2)."""
 
 
-# --------------------------------------------------------------------------- download
-
-def _manual_download_help(model_size: str, target: Path) -> str:
-    repo = MODEL_SIZES[model_size]
-    return (
-        f"Para instalar à mão (por exemplo, num laboratório sem internet), baixe os arquivos "
-        f"{' e '.join(CHECKPOINT_FILES)} de https://huggingface.co/{repo}/tree/main "
-        f"e coloque-os em {target}/ (ou aponte a variável LLMDEFINITIONS_MODELS_DIR para uma "
-        f"pasta que contenha {model_size}/config.json e {model_size}/model.safetensors)."
-    )
-
-
-_OFFLINE_VALUES = {"1", "true", "yes", "on"}
-_PROXY_VARIABLES = ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy")
-
-
-def _hub_endpoint() -> str:
-    return os.environ.get("HF_ENDPOINT", "https://huggingface.co").rstrip("/")
-
-
-def _offline_reason(timeout_s: float = 1.0) -> str | None:
-    """Por que não dá para baixar agora (ou `None` se a rede parece disponível).
-
-    Sem rede, o `huggingface_hub` tenta de novo cinco vezes (1+2+4+8+8 s) antes de desistir.
-    Uma conexão de teste, limitada a `timeout_s`, descobre isso em menos de um segundo.
-    Atrás de um proxy a conexão direta não diz nada: aí deixamos a biblioteca decidir.
-    """
-    if os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in _OFFLINE_VALUES:
-        return "HF_HUB_OFFLINE=1 está definida: nada é baixado do Hugging Face"
-    if any(os.environ.get(name) for name in _PROXY_VARIABLES):
-        return None
-    url = urlsplit(_hub_endpoint())
-    port = url.port or (443 if url.scheme == "https" else 80)
-    try:
-        socket.create_connection((url.hostname, port), timeout=timeout_s).close()
-    except OSError as err:
-        return f"sem conexão com {url.hostname}:{port} ({err.strerror or err})"
-    return None
-
-
-@contextmanager
-def _quiet_hub_logs():
-    """Esconde os avisos de 'nova tentativa' do huggingface_hub (a barra de progresso continua)."""
-    logger = logging.getLogger("huggingface_hub")
-    previous = logger.level
-    logger.setLevel(logging.ERROR)
-    try:
-        yield
-    finally:
-        logger.setLevel(previous)
-
-
-def _download_file(repo_id: str, filename: str, target: Path) -> None:
-    """Baixa um arquivo do Hugging Face Hub para `target`.
-
-    O `huggingface_hub` mostra uma barra de progresso, grava num arquivo `.incomplete`
-    (retomado numa próxima tentativa) e só renomeia para o nome final quando o download
-    termina: um arquivo pela metade nunca aparece com o nome definitivo.
-    Um espelho pode ser usado com a variável de ambiente `HF_ENDPOINT`.
-    """
-    from huggingface_hub import hf_hub_download  # importado só quando há download
-
-    with _quiet_hub_logs():
-        hf_hub_download(repo_id=repo_id, filename=filename, local_dir=target)
-
+# --------------------------------------------------------------------------- download e leitura
 
 def read_checkpoint(directory: str | os.PathLike) -> tuple[dict, dict[str, torch.Tensor]]:
-    """Lê `config.json` e `model.safetensors` de uma pasta, com mensagens de erro claras."""
+    """Lê `config.json` e `model.safetensors` de uma pasta, com mensagens de erro claras.
+
+    Ensinado no Notebook 2, §2.2.
+    """
     directory = Path(directory)
     config_path = directory / "config.json"
     weights_path = directory / "model.safetensors"
@@ -140,7 +64,7 @@ def read_checkpoint(directory: str | os.PathLike) -> tuple[dict, dict[str, torch
 
 
 def download_and_load_gpt2(model_size: str, models_dir: str | os.PathLike = "gpt2"):
-    """Garante os arquivos do GPT-2 em `models_dir/<model_size>/` e os carrega.
+    """Garante os arquivos do GPT-2 em `models_dir/<model_size>/` e os carrega (Notebook 2, §2.2).
 
     `model_size` é `"124M"`, `"355M"`, `"774M"` ou `"1558M"`. Se os arquivos já estão na
     pasta, nada é baixado. Devolve `(settings, params)`: `settings` é o conteúdo de
@@ -150,24 +74,15 @@ def download_and_load_gpt2(model_size: str, models_dir: str | os.PathLike = "gpt
         raise ValueError(
             f"model_size desconhecido: {model_size!r}. Use um de: {', '.join(MODEL_SIZES)}."
         )
-    target = Path(models_dir) / model_size
+    repo, target = MODEL_SIZES[model_size], Path(models_dir) / model_size
+    manual_help = (
+        f"Para instalar à mão (por exemplo, num laboratório sem internet), baixe os arquivos "
+        f"{' e '.join(CHECKPOINT_FILES)} de https://huggingface.co/{repo}/tree/main "
+        f"e coloque-os em {target}/ (ou aponte a variável LLMDEFINITIONS_MODELS_DIR para uma "
+        f"pasta que contenha {model_size}/config.json e {model_size}/model.safetensors)."
+    )
     missing = [name for name in CHECKPOINT_FILES if not (target / name).is_file()]
-    if missing and (reason := _offline_reason()):
-        raise GPT2DownloadError(
-            f"Não foi possível baixar {missing[0]} do GPT-2 {model_size}: {reason}. "
-            f"{_manual_download_help(model_size, target)}",
-            reason=reason,
-        )
-    for filename in missing:
-        try:
-            _download_file(MODEL_SIZES[model_size], filename, target)
-        except Exception as err:  # repositório fora do ar, disco cheio, rede caiu no meio...
-            reason = f"{type(err).__name__}: {err}"
-            raise GPT2DownloadError(
-                f"Não foi possível baixar {filename} do GPT-2 {model_size} ({reason}). "
-                f"{_manual_download_help(model_size, target)}",
-                reason=reason,
-            ) from err
+    download_from_hub(repo, missing, target, f"do GPT-2 {model_size}", manual_help)
     return read_checkpoint(target)
 
 
@@ -176,37 +91,19 @@ def download_and_load_gpt2(model_size: str, models_dir: str | os.PathLike = "gpt
 _IGNORED_SUFFIXES = (".attn.bias", ".attn.masked_bias")  # máscaras causais, não são pesos
 
 
-def _normalize_keys(params: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    """Aceita as duas convenções de nomes (`h.0...` e `transformer.h.0...`)."""
-    normalized = {}
-    for name, tensor in params.items():
-        name = name.removeprefix("transformer.")
-        if name.endswith(_IGNORED_SUFFIXES) or name == "lm_head.weight":
-            continue  # lm_head é a própria matriz de embeddings (pesos amarrados)
-        normalized[name] = tensor
-    return normalized
-
-
-def _layer_indices(params: dict[str, torch.Tensor]) -> set[int]:
-    """Os índices dos blocos presentes no checkpoint (`h.0...`, `h.1...`)."""
-    return {int(m.group(1)) for key in params if (m := re.match(r"h\.(\d+)\.", key))}
-
-
-def _checkpoint_dims(params: dict[str, torch.Tensor]) -> str:
-    """Resumo legível das dimensões de um checkpoint, para mensagens de erro."""
-    layers = _layer_indices(params)
+def _shape_mismatch(params: dict[str, torch.Tensor], layers: set[int], model) -> CheckpointError:
+    """O erro de um checkpoint de outro tamanho, com as dimensões dos dois lados."""
     wte, wpe = params.get("wte.weight"), params.get("wpe.weight")
-    parts = [f"n_layers={len(layers)}"]
+    found = [f"n_layers={len(layers)}"]
     if wte is not None:
-        parts += [f"vocab_size={wte.shape[0]}", f"emb_dim={wte.shape[1]}"]
+        found += [f"vocab_size={wte.shape[0]}", f"emb_dim={wte.shape[1]}"]
     if wpe is not None:
-        parts.append(f"context_length={wpe.shape[0]}")
-    return ", ".join(parts)
-
-
-def _model_dims(model) -> str:
-    cfg = model.cfg
-    return ", ".join(f"{k}={cfg[k]}" for k in ("n_layers", "vocab_size", "emb_dim", "context_length"))
+        found.append(f"context_length={wpe.shape[0]}")
+    expected = ", ".join(f"{key}={model.cfg[key]}" for key in ("n_layers", "vocab_size", "emb_dim", "context_length"))
+    return CheckpointError(
+        f"O checkpoint ({', '.join(found)}) não combina com o modelo "
+        f"({expected}). Crie o GPTModel com a configuração do mesmo tamanho do checkpoint."
+    )
 
 
 def _block_params(params: dict[str, torch.Tensor], i: int) -> dict[str, torch.Tensor]:
@@ -233,6 +130,7 @@ def _block_params(params: dict[str, torch.Tensor], i: int) -> dict[str, torch.Te
 
 
 def _to_model_names(params: dict[str, torch.Tensor], n_layers: int) -> dict[str, torch.Tensor]:
+    """Os tensores do checkpoint com os nomes do `GPTModel` (`wte` -> `tok_emb`, `ln_f` -> `final_norm`...)."""
     state = {
         "tok_emb.weight": params["wte.weight"],
         "pos_emb.weight": params["wpe.weight"],
@@ -245,31 +143,31 @@ def _to_model_names(params: dict[str, torch.Tensor], n_layers: int) -> dict[str,
 
 
 def load_weights_into_gpt(model, params: dict[str, torch.Tensor]):
-    """Copia os pesos do GPT-2 (`params`, como devolvido por `download_and_load_gpt2`) para `model`.
+    """Copia os pesos do GPT-2 (`params`, de `download_and_load_gpt2`) para `model` (Notebook 2, §2.2).
 
     Todas as formas são conferidas antes de qualquer cópia: um checkpoint de outro tamanho
     gera um erro que mostra as dimensões dos dois. No fim, `out_head` passa a compartilhar a
     matriz de embeddings dos tokens, como no GPT-2 original.
     """
-    params = _normalize_keys(params)
-    mismatch = CheckpointError(
-        f"O checkpoint ({_checkpoint_dims(params)}) não combina com o modelo "
-        f"({_model_dims(model)}). Crie o GPTModel com a configuração do mesmo tamanho do checkpoint."
-    )
-    if _layer_indices(params) != set(range(model.cfg["n_layers"])):
-        raise mismatch
+    # As duas convenções de nomes (`h.0...` e `transformer.h.0...`) valem. Fora ficam as máscaras
+    # causais guardadas no arquivo e `lm_head`, que é a própria matriz de embeddings (pesos amarrados).
+    params = {name.removeprefix("transformer."): tensor for name, tensor in params.items()}
+    params = {name: tensor for name, tensor in params.items()
+              if not name.endswith(_IGNORED_SUFFIXES) and name != "lm_head.weight"}
+    n_layers = model.cfg["n_layers"]
+    layers = {int(m.group(1)) for name in params if (m := re.match(r"h\.(\d+)\.", name))}  # blocos h.0, h.1...
+    if layers != set(range(n_layers)):
+        raise _shape_mismatch(params, layers, model)
     try:
-        new_state = _to_model_names(params, model.cfg["n_layers"])
+        new_state = _to_model_names(params, n_layers)
     except KeyError as err:
         raise CheckpointError(f"Falta o tensor {err} no checkpoint: não é um GPT-2 completo.") from err
-
     own_params = dict(model.named_parameters())
-    for name, tensor in new_state.items():
-        if own_params[name].shape != tensor.shape:
-            raise mismatch
+    if any(own_params[name].shape != tensor.shape for name, tensor in new_state.items()):
+        raise _shape_mismatch(params, layers, model)
     with torch.no_grad():
         for name, tensor in new_state.items():
             own_params[name].copy_(tensor)
     if model.out_head.weight.shape == model.tok_emb.weight.shape:
-        model.out_head.weight = model.tok_emb.weight  # pesos amarrados (weight tying)
+        tie_weights(model)  # pesos amarrados (weight tying): out_head usa a matriz de tok_emb
     return model

@@ -143,14 +143,14 @@ def test_forced_demo_mode_is_labelled(monkeypatch, capsys):
 
 
 def test_offline_without_weights_falls_back_to_demo(tmp_path, monkeypatch, capsys):
-    import llmdefinitions.weights as weights
+    import llmdefinitions.download as download
 
     def offline(*args, **kwargs):
         raise OSError("sem rede")
 
     # A rede parece disponível (a conexão de teste passa), mas o download em si falha.
-    monkeypatch.setattr(weights, "_offline_reason", lambda: None)
-    monkeypatch.setattr(weights, "_download_file", offline)
+    monkeypatch.setattr(download, "offline_reason", lambda: None)
+    monkeypatch.setattr(download, "hub_download", offline)
     assert load_course_model(models_dir=tmp_path).mode == "demo"
     assert "OSError: sem rede" in capsys.readouterr().out
 

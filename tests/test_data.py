@@ -1,16 +1,10 @@
-"""Testes de llmdefinitions.data: download verificado, leitura, duplicatas, balanceamento e divisão.
+"""Testes de llmdefinitions.data: leitura, duplicatas, balanceamento, divisão e CSVs.
 
 Rodam sem internet: o zip real vem do espelho local em ../shared/data (relativo à raiz do
 repositório; fixture `spam_zip` do conftest) e os casos de erro usam arquivos sintéticos em
-`tmp_path`.
+`tmp_path`. O download e a conferência do zip estão em test_download.py.
 """
 
-import hashlib
-import io
-import socket
-import urllib.error
-import urllib.request
-import zipfile
 from pathlib import Path
 
 import pandas as pd
@@ -19,12 +13,7 @@ import pytest
 from llmdefinitions.data import (
     CLASS_NAMES,
     LABELS,
-    SMS_SPAM_SHA256,
-    SPAM_DATA_BACKUP_URL,
-    SPAM_DATA_URL,
     SPAM_ZIP_ENV_VAR,
-    DataDownloadError,
-    DataIntegrityError,
     count_duplicate_messages,
     count_shared_messages,
     create_balanced_dataset,
@@ -63,230 +52,6 @@ def real_data_file(spam_zip, tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def real_df(real_data_file) -> pd.DataFrame:
     return load_sms_spam(real_data_file)
-
-
-def refuse_network(*args, **kwargs):
-    raise AssertionError("acesso à rede não era esperado")
-
-
-@pytest.fixture
-def no_network(monkeypatch):
-    """Qualquer tentativa de abrir uma URL faz o teste falhar."""
-    monkeypatch.setattr(urllib.request, "urlopen", refuse_network)
-
-
-def paths_in(tmp_path):
-    return {"zip_path": tmp_path / "sms.zip", "extracted_path": tmp_path / "sms"}
-
-
-def all_files(directory: Path) -> list[str]:
-    return sorted(str(p.relative_to(directory)) for p in directory.rglob("*") if p.is_file())
-
-
-def make_zip(path: Path, members: dict[str, bytes], compression=zipfile.ZIP_DEFLATED) -> Path:
-    with zipfile.ZipFile(path, "w", compression=compression) as archive:
-        for name, content in members.items():
-            archive.writestr(name, content)
-    return path
-
-
-def closed_port_url() -> str:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    return f"http://127.0.0.1:{port}/sms.zip"
-
-
-class FakeResponse:
-    """Imita a resposta do urlopen; `fail_with` é levantado depois do primeiro bloco."""
-
-    def __init__(self, content: bytes, fail_with=None, declared_size=None):
-        self.stream = io.BytesIO(content)
-        self.fail_with = fail_with
-        self.headers = {"Content-Length": str(declared_size or len(content))}
-        self.blocks_read = 0
-
-    def read(self, size=-1):
-        if self.fail_with is not None and self.blocks_read == 1:
-            raise self.fail_with
-        self.blocks_read += 1
-        return self.stream.read(min(size, 1000))
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return False
-
-
-# --------------------------------------------------------------------------- download e extração
-
-def test_download_extracts_and_verifies(tmp_path, spam_zip):
-    path = download_and_unzip_spam_data(spam_zip, **paths_in(tmp_path))
-    assert path == tmp_path / "sms" / "SMSSpamCollection.tsv"
-    assert hashlib.sha256(path.read_bytes()).hexdigest() == SMS_SPAM_SHA256
-    # só os arquivos finais: nenhum temporário (.part, .extraindo-*) sobra
-    assert all_files(tmp_path) == ["sms.zip", "sms/SMSSpamCollection.tsv", "sms/readme"]
-
-
-def test_custom_data_file_path(tmp_path, spam_zip):
-    target = tmp_path / "outra" / "dados.tsv"
-    path = download_and_unzip_spam_data(spam_zip, tmp_path / "z.zip", tmp_path / "x", target)
-    assert path == target and target.is_file() and (target.parent / "readme").is_file()
-
-
-def test_second_call_does_not_download(tmp_path, spam_zip, monkeypatch, capsys):
-    first = download_and_unzip_spam_data(spam_zip, **paths_in(tmp_path))
-    (tmp_path / "sms.zip").unlink()  # nem o zip é necessário numa segunda chamada
-    monkeypatch.setattr(urllib.request, "urlopen", refuse_network)
-    capsys.readouterr()
-    assert download_and_unzip_spam_data(SPAM_DATA_URL, **paths_in(tmp_path)) == first
-    assert "já existe" in capsys.readouterr().out
-
-
-def test_file_url_works(tmp_path, spam_zip):
-    path = download_and_unzip_spam_data(spam_zip.as_uri(), **paths_in(tmp_path))
-    assert hashlib.sha256(path.read_bytes()).hexdigest() == SMS_SPAM_SHA256
-
-
-def test_env_var_replaces_default_url(tmp_path, spam_zip, monkeypatch):
-    monkeypatch.setenv(SPAM_ZIP_ENV_VAR, str(spam_zip))
-    path = download_and_unzip_spam_data(**paths_in(tmp_path))
-    assert path.is_file()
-
-
-def test_backup_url_is_tried_when_primary_fails(tmp_path, spam_zip, monkeypatch):
-    real_urlopen = urllib.request.urlopen
-    requested = []
-
-    def fake_urlopen(url, *args, **kwargs):
-        requested.append(url)
-        if url == SPAM_DATA_URL:
-            raise urllib.error.URLError("site fora do ar")
-        return real_urlopen(spam_zip.as_uri())
-
-    monkeypatch.setattr(urllib.request, "urlopen", fake_urlopen)
-    assert download_and_unzip_spam_data(**paths_in(tmp_path)).is_file()
-    assert requested == [SPAM_DATA_URL, SPAM_DATA_BACKUP_URL]
-
-
-def test_offline_gives_help_and_leaves_nothing(tmp_path):
-    with pytest.raises(DataDownloadError) as info:
-        download_and_unzip_spam_data(closed_port_url(), **paths_in(tmp_path))
-    message = str(info.value)
-    assert isinstance(info.value, RuntimeError)
-    assert "Não foi possível baixar" in message and "UCI" in message
-    assert SPAM_ZIP_ENV_VAR in message and "url" in message
-    assert "URLError" in message  # o erro original aparece na mensagem...
-    assert info.value.__cause__ is not None  # ...e fica encadeado
-    assert all_files(tmp_path) == []
-
-
-def test_offline_with_default_url_lists_both_attempts(tmp_path, monkeypatch):
-    def unreachable(url, *args, **kwargs):
-        raise urllib.error.URLError("sem rede")
-
-    monkeypatch.setattr(urllib.request, "urlopen", unreachable)
-    with pytest.raises(DataDownloadError) as info:
-        download_and_unzip_spam_data(**paths_in(tmp_path))
-    assert SPAM_DATA_URL in str(info.value) and SPAM_DATA_BACKUP_URL in str(info.value)
-    assert all_files(tmp_path) == []
-
-
-def test_missing_local_zip_is_a_download_error(tmp_path):
-    with pytest.raises(DataDownloadError, match="não_existe.zip"):
-        download_and_unzip_spam_data(tmp_path / "não_existe.zip", **paths_in(tmp_path))
-
-
-@pytest.mark.parametrize(
-    "failure, expected",
-    [(ConnectionResetError("conexão caiu"), DataDownloadError), (KeyboardInterrupt(), KeyboardInterrupt)],
-)
-def test_interrupted_download_leaves_nothing(tmp_path, spam_zip, monkeypatch, failure, expected):
-    content = spam_zip.read_bytes()
-    monkeypatch.setattr(urllib.request, "urlopen", lambda *a, **k: FakeResponse(content, failure))
-    with pytest.raises(expected):
-        download_and_unzip_spam_data(SPAM_DATA_URL, **paths_in(tmp_path))
-    assert all_files(tmp_path) == []  # nada pela metade que a próxima chamada aceitaria
-
-    monkeypatch.undo()
-    assert download_and_unzip_spam_data(spam_zip, **paths_in(tmp_path)).is_file()
-
-
-def test_download_shorter_than_announced_is_rejected(tmp_path, spam_zip, monkeypatch):
-    content = spam_zip.read_bytes()
-    short = FakeResponse(content[:5000], declared_size=len(content))
-    monkeypatch.setattr(urllib.request, "urlopen", lambda *a, **k: short)
-    with pytest.raises(DataDownloadError, match="IncompleteRead"):
-        download_and_unzip_spam_data("https://exemplo.invalid/sms.zip", **paths_in(tmp_path))
-    assert all_files(tmp_path) == []
-
-
-def test_leftover_temporary_file_is_ignored(tmp_path, spam_zip):
-    """Simula um processo morto no meio do download: sobra um .part, que é ignorado."""
-    leftover = tmp_path / ".sms.zip.abc123.part"
-    leftover.write_bytes(spam_zip.read_bytes()[:1000])
-    path = download_and_unzip_spam_data(spam_zip, **paths_in(tmp_path))
-    assert hashlib.sha256(path.read_bytes()).hexdigest() == SMS_SPAM_SHA256
-
-
-def assert_zip_quarantined(tmp_path):
-    assert not (tmp_path / "sms.zip").exists()  # a próxima chamada baixa de novo
-    assert (tmp_path / "sms.zip.corrompido").is_file()
-    assert not (tmp_path / "sms" / "SMSSpamCollection.tsv").exists()
-    assert [p.name for p in (tmp_path / "sms").iterdir()] == []  # nenhuma pasta temporária
-
-
-def test_truncated_zip_is_quarantined_and_retry_works(tmp_path, spam_zip):
-    truncated = tmp_path / "origem" / "truncado.zip"
-    truncated.parent.mkdir()
-    truncated.write_bytes(spam_zip.read_bytes()[:100_000])
-    with pytest.raises(DataIntegrityError, match="corrompido") as info:
-        download_and_unzip_spam_data(truncated, **paths_in(tmp_path))
-    assert "apague" in str(info.value) and "BadZipFile" in str(info.value)
-    assert_zip_quarantined(tmp_path)
-    assert truncated.is_file()  # o arquivo de origem do usuário não é mexido
-
-    path = download_and_unzip_spam_data(spam_zip, **paths_in(tmp_path))
-    assert hashlib.sha256(path.read_bytes()).hexdigest() == SMS_SPAM_SHA256
-
-
-def test_zip_with_damaged_bytes_is_quarantined(tmp_path):
-    content = b"ham\tmensagem de teste\n" * 200
-    source = make_zip(tmp_path / "origem.zip", {"SMSSpamCollection": content}, zipfile.ZIP_STORED)
-    damaged = bytearray(source.read_bytes())
-    position = damaged.index(content[:20]) + 100
-    damaged[position] ^= 0xFF  # um byte trocado no meio dos dados: CRC não confere
-    source.write_bytes(damaged)
-    with pytest.raises(DataIntegrityError, match="CRC"):
-        download_and_unzip_spam_data(source, **paths_in(tmp_path))
-    assert_zip_quarantined(tmp_path)
-
-
-def test_zip_without_data_member(tmp_path):
-    source = make_zip(tmp_path / "origem.zip", {"outro.txt": b"nada"})
-    with pytest.raises(DataIntegrityError, match="não contém o arquivo SMSSpamCollection"):
-        download_and_unzip_spam_data(source, **paths_in(tmp_path))
-    assert_zip_quarantined(tmp_path)
-
-
-def test_zip_with_unexpected_content(tmp_path):
-    source = make_zip(tmp_path / "origem.zip", {"SMSSpamCollection": b"ham\toi\n", "readme": b"x"})
-    with pytest.raises(DataIntegrityError, match="sha256"):
-        download_and_unzip_spam_data(source, **paths_in(tmp_path))
-    assert_zip_quarantined(tmp_path)
-
-
-def test_existing_data_file_with_wrong_hash_is_not_overwritten(tmp_path, no_network):
-    data_file = tmp_path / "sms" / "SMSSpamCollection.tsv"
-    data_file.parent.mkdir()
-    data_file.write_text("ham\teditado pelo usuário\n", encoding="utf-8")
-    with pytest.raises(DataIntegrityError) as info:
-        download_and_unzip_spam_data(**paths_in(tmp_path))
-    message = str(info.value)
-    assert str(data_file) in message and "corrompido ou foi alterado" in message
-    assert "apague-o" in message
-    assert data_file.read_text(encoding="utf-8") == "ham\teditado pelo usuário\n"
 
 
 # --------------------------------------------------------------------------- leitura
@@ -412,20 +177,27 @@ def test_split_sizes_and_reproducibility(real_df):
 
 
 @pytest.mark.parametrize(
-    "train_frac, validation_frac, message",
+    "train_frac, val_frac, message",
     [
         (0, 0.1, "train_frac deve estar entre 0 e 1"),
         (-0.5, 0.1, "train_frac deve estar entre 0 e 1"),
         (1.2, 0.1, "train_frac deve estar entre 0 e 1"),
-        (0.7, 0, "validation_frac deve estar entre 0 e 1"),
+        (0.7, 0, "val_frac deve estar entre 0 e 1"),
         (0.9, 0.1, "deve ser menor que 1"),
         (0.8, 0.3, "deve ser menor que 1"),
     ],
 )
-def test_split_rejects_bad_fractions(train_frac, validation_frac, message):
+def test_split_rejects_bad_fractions(train_frac, val_frac, message):
     df = pd.DataFrame({"Label": ["ham"] * 10, "Text": list("abcdefghij")})
     with pytest.raises(ValueError, match=message):
-        random_split(df, train_frac, validation_frac)
+        random_split(df, train_frac, val_frac)
+
+
+def test_split_accepts_the_lecture_call_and_val_frac(real_df):
+    balanced = create_balanced_dataset(real_df)
+    positional = random_split(balanced, 0.7, 0.1)  # a chamada da aula
+    by_name = random_split(balanced, train_frac=0.7, val_frac=0.1)
+    assert all(a.equals(b) for a, b in zip(positional, by_name))
 
 
 # --------------------------------------------------------------------------- rótulos
@@ -466,17 +238,17 @@ def test_load_split_requires_columns(tmp_path):
 
 
 def test_prepare_spam_splits(tmp_path, spam_zip, real_df):
-    train, validation, test = prepare_spam_splits(tmp_path / "data", url=spam_zip)
-    assert [len(train), len(validation), len(test)] == [1045, 149, 300]
+    train, val, test = prepare_spam_splits(tmp_path / "data", url=spam_zip)
+    assert [len(train), len(val), len(test)] == [1045, 149, 300]
     assert set(train["Label"]) == {0, 1}
     expected = random_split(encode_labels(create_balanced_dataset(real_df)), 0.7, 0.1)
-    assert all(a.equals(b) for a, b in zip((train, validation, test), expected))
+    assert all(a.equals(b) for a, b in zip((train, val, test), expected))
     assert load_split(tmp_path / "data" / "test.csv")["Text"].tolist() == test["Text"].tolist()
 
 
 def test_prepare_spam_splits_deduplicated_uses_env_zip(tmp_path, spam_zip, monkeypatch):
     monkeypatch.setenv(SPAM_ZIP_ENV_VAR, str(spam_zip))
-    train, validation, test = prepare_spam_splits(tmp_path / "data", deduplicate=True)
-    assert [len(train), len(validation), len(test)] == [914, 130, 262]
+    train, val, test = prepare_spam_splits(tmp_path / "data", deduplicate=True)
+    assert [len(train), len(val), len(test)] == [914, 130, 262]
     assert count_shared_messages(train, test) == 0
     assert (tmp_path / "data" / "sms_spam_collection" / "SMSSpamCollection.tsv").is_file()

@@ -9,7 +9,7 @@ import warnings
 
 import pytest
 
-import llmdefinitions.weights as weights
+import llmdefinitions.download as download
 from llmdefinitions import GPT2DownloadError, describe_config, download_and_load_gpt2, load_course_model
 from llmdefinitions.course import DEMO_CONFIG
 
@@ -30,11 +30,11 @@ def _load_quietly(**kwargs):
 def test_unreachable_hub_falls_back_at_once_without_library_noise(tmp_path, monkeypatch, endpoint):
     monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
     monkeypatch.delenv("LLMDEFINITIONS_DEMO", raising=False)
-    for name in weights._PROXY_VARIABLES:
+    for name in download._PROXY_VARIABLES:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("HF_ENDPOINT", endpoint)
     called = []
-    monkeypatch.setattr(weights, "_download_file", lambda *args: called.append(args))
+    monkeypatch.setattr(download, "hub_download", lambda *args: called.append(args))
 
     # O custo de estar sem rede: quanto demora para o download desistir (antes: 1+2+4+8+8 s).
     start = time.perf_counter()
@@ -53,7 +53,7 @@ def test_unreachable_hub_falls_back_at_once_without_library_noise(tmp_path, monk
 
 def test_hf_hub_offline_attempts_nothing(tmp_path, monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    monkeypatch.setattr(weights.socket, "create_connection", lambda *a, **k: pytest.fail("tentou conectar"))
+    monkeypatch.setattr(download.socket, "create_connection", lambda *a, **k: pytest.fail("tentou conectar"))
     with pytest.raises(GPT2DownloadError, match="HF_HUB_OFFLINE=1") as info:
         download_and_load_gpt2("124M", tmp_path)
     assert "HF_HUB_OFFLINE=1" in info.value.reason
@@ -63,8 +63,8 @@ def test_hf_hub_offline_attempts_nothing(tmp_path, monkeypatch):
 def test_behind_a_proxy_the_library_decides(monkeypatch):
     monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
     monkeypatch.setenv("HTTPS_PROXY", "http://proxy.da.universidade:3128")
-    monkeypatch.setattr(weights.socket, "create_connection", lambda *a, **k: pytest.fail("tentou conectar"))
-    assert weights._offline_reason() is None
+    monkeypatch.setattr(download.socket, "create_connection", lambda *a, **k: pytest.fail("tentou conectar"))
+    assert download.offline_reason() is None
 
 
 def test_demo_banner_is_short_and_lists_the_demo_model(tmp_path, monkeypatch):
