@@ -5,7 +5,8 @@ Os notebooks ensinam; este pacote guarda o que eles reutilizam. Um módulo por c
 - `model`: a arquitetura GPT-2 inteira, em PyTorch puro;
 - `config`, `weights`: hiperparâmetros e pesos pré-treinados (Hugging Face, safetensors);
 - `tokenizer`, `generation`: texto <-> tokens e geração de texto;
-- `data`: o dataset SMS Spam Collection (download, leitura, balanceamento, divisão);
+- `data`: o conjunto de dados SMS Spam Collection (obter, ler, limpar, balancear, dividir);
+- `download`: baixar com segurança (endereços alternativos, sha256, quarentena; dados e pesos);
 - `user_data`: seus próprios dados (CSV/TSV de duas classes) e o exemplo em português do curso;
 - `dataset`: tokenização, padding e lotes;
 - `classifier`: as três abordagens e a escolha do token classificado;
@@ -31,13 +32,13 @@ from .course import (
     show_warning,
 )
 from .data import (
-    CLASS_NAMES, LABELS, SPAM_DATA_URL, DataDownloadError, DataIntegrityError, count_duplicate_messages,
-    count_shared_messages, create_balanced_dataset, download_and_unzip_spam_data, drop_duplicate_messages,
-    encode_labels, load_sms_spam, load_sms_spam_naive, load_split, prepare_spam_splits, random_split,
-    save_splits, split_spam_frame,
+    CLASS_NAMES, LABELS, SPAM_DATA_URL, count_duplicate_messages, count_shared_messages, create_balanced_dataset,
+    download_and_unzip_spam_data, drop_duplicate_messages, encode_labels, load_sms_spam, load_sms_spam_naive,
+    load_split, prepare_spam_splits, random_split, save_splits, split_spam_frame,
 )
 from .dataset import SpamDataset, create_dataloaders, last_real_token_index, pad_batch
 from .device import get_device
+from .download import DataDownloadError, DataIntegrityError, GPT2DownloadError
 from .evaluation import classify_review, confusion_table, misclassified, predict, report
 from .experiments import (
     REFERENCE_RESULTS, REFERENCE_SOURCE, Experiment, ExperimentError, ExperimentLab, ExperimentResult,
@@ -49,7 +50,7 @@ from .features import (
 )
 from .generation import generate, generate_text_simple
 from .lora import (
-    LoRAError, LoRALinear, apply_lora, count_lora_parameters, load_lora, lora_parameter_count, lora_state_dict,
+    LoRAError, LoRALinear, apply_lora, count_lora_parameters, load_lora, lora_parameters_per_layer, lora_state_dict,
     merge_lora, save_lora,
 )
 from .memory import MemoryEstimate, estimate_finetune_memory, estimate_lora_memory
@@ -65,6 +66,6 @@ from .uncertainty import format_accuracy_with_interval, format_pt, wilson_interv
 from .user_data import (
     LabelMapping, UserDataError, course_portuguese_sample_path, load_text_classification_file,
 )
-from .weights import CheckpointError, GPT2DownloadError, download_and_load_gpt2, load_weights_into_gpt, read_checkpoint
+from .weights import CheckpointError, download_and_load_gpt2, load_weights_into_gpt, read_checkpoint
 
 __version__ = "1.0.0"
