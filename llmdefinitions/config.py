@@ -6,7 +6,6 @@ __all__ = [
     "BASE_CONFIG",
     "model_configs",
     "MODEL_SIZES",
-    "REQUIRED_CONFIG_KEYS",
     "gpt2_config",
     "model_size_from_name",
     "config_from_settings",
@@ -37,7 +36,7 @@ MODEL_SIZES = {
     "1558M": "openai-community/gpt2-xl",
 }
 
-REQUIRED_CONFIG_KEYS = (
+_REQUIRED_CONFIG_KEYS = (
     "vocab_size", "context_length", "emb_dim", "n_heads", "n_layers", "drop_rate", "qkv_bias",
 )
 
@@ -83,7 +82,7 @@ def config_from_settings(settings: dict, drop_rate: float = 0.0) -> dict:
 
 def validate_config(cfg: dict) -> None:
     """Confere se `cfg` tem todas as chaves e se as dimensões são coerentes (Notebook 2, §2.1)."""
-    missing = [key for key in REQUIRED_CONFIG_KEYS if key not in cfg]
+    missing = [key for key in _REQUIRED_CONFIG_KEYS if key not in cfg]
     if missing:
         raise ValueError(f"Configuração incompleta: faltam as chaves {missing}.")
     if cfg["emb_dim"] % cfg["n_heads"] != 0:

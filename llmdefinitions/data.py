@@ -36,6 +36,7 @@ __all__ = [
     "count_duplicate_messages",
     "count_shared_messages",
     "create_balanced_dataset",
+    "describe_line_numbers",
     "download_and_unzip_spam_data",
     "drop_duplicate_messages",
     "encode_labels",
@@ -44,6 +45,7 @@ __all__ = [
     "load_split",
     "prepare_spam_splits",
     "random_split",
+    "require_columns",
     "save_splits",
     "split_spam_frame",
 ]

@@ -13,8 +13,6 @@ from llmdefinitions import (
     generate_text_simple,
     gpt2_config,
     load_weights_into_gpt,
-    model_configs,
-    model_size_from_name,
     text_to_token_ids,
     token_ids_to_text,
 )
@@ -59,17 +57,6 @@ def test_remove_causal_mask_changes_only_multi_token_outputs():
         torch.testing.assert_close(att(x[:, :1]), one_token)  # um token só: nada a esconder
     torch.testing.assert_close(bidirectional[:, -1], causal[:, -1])  # o último token já via todos
     assert (bidirectional[:, 0] - causal[:, 0]).abs().max() > 1e-3  # o primeiro passa a ver os seguintes
-
-
-def test_presets_and_size_names():
-    assert set(model_configs) == {
-        "gpt2-small (124M)", "gpt2-medium (355M)", "gpt2-large (774M)", "gpt2-xl (1558M)"
-    }
-    assert model_size_from_name("gpt2-xl (1558M)") == "1558M"
-    assert gpt2_config("gpt2-medium (355M)")["emb_dim"] == 1024
-    for name in model_configs:  # cabeças dividem a largura
-        cfg = gpt2_config(name)
-        assert cfg["emb_dim"] % cfg["n_heads"] == 0
 
 
 def test_logits_match_transformers(hf_model, models_dir):
@@ -120,12 +107,6 @@ def test_generation_crops_to_context(models_dir):
     long_prompt = torch.randint(0, 50257, (1, 130))  # maior que o contexto (128)
     out = generate_text_simple(ours, long_prompt, max_new_tokens=3, context_size=128)
     assert out.shape == (1, 133)
-
-
-def test_tokenizer_offline(tokenizer):
-    ids = text_to_token_ids("Hello world <|endoftext|>", tokenizer)
-    assert ids.tolist() == [[15496, 995, 220, 50256]]
-    assert token_ids_to_text(ids, tokenizer) == "Hello world <|endoftext|>"
 
 
 def test_device_choice(monkeypatch):
