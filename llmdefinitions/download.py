@@ -150,11 +150,13 @@ def extract_verified(zip_path: Path, member: str, sha256: str, destination: Path
         staging, problem = Path(staging), None
         try:
             with zipfile.ZipFile(zip_path) as archive:
-                present = [name for name in (member, *extras) if name in archive.namelist()]
-                if member not in present:
+                names = archive.namelist()
+                if member not in names:
                     problem = f"não contém o arquivo {member}"
-                for name in present if problem is None else []:
-                    archive.extract(name, staging)
+                else:
+                    for name in (member, *extras):
+                        if name in names:
+                            archive.extract(name, staging)
         except (zipfile.BadZipFile, zlib.error, EOFError) as err:
             problem = f"{type(err).__name__}: {err}"
         if problem is None and (digest := sha256_of_file(staging / member)) != sha256:
