@@ -45,13 +45,8 @@ from common import (  # noqa: E402
 )
 
 from llmdefinitions import get_tokenizer  # noqa: E402
-from llmdefinitions.experiments import (  # noqa: E402
-    DEFAULT_MODEL,
-    ExperimentLab,
-    default_experiments,
-    run_experiments,
-    slow_experiments,
-)
+from llmdefinitions.experiments import DEFAULT_MODEL, default_experiments, slow_experiments  # noqa: E402
+from llmdefinitions.lab import ExperimentLab, run_experiments  # noqa: E402
 from llmdefinitions.memory import peak_rss_mb  # noqa: E402
 
 TARGET_MINUTES, TARGET_RSS_GB = 15, 3  # metas do issue 11 para as linhas padrão numa CPU de 2 núcleos
