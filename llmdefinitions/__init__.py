@@ -13,7 +13,7 @@ Os notebooks ensinam; este pacote guarda o que eles reutilizam. Um módulo por c
 - `features`: o trabalho congelado feito uma vez só (o que torna o treino rápido);
 - `training`, `evaluation`: perda, acurácia, laço de treino, métricas e uso do modelo;
 - `lora`: LoRA escrito à mão (adaptadores de posto baixo, fusão, salvar só o adaptador);
-- `experiments`: o laboratório (notebook 7): muitas variações do fine-tuning numa tabela;
+- `experiments`, `lab`: o laboratório (notebook 7): as variações do fine-tuning e a tabela delas;
 - `checkpoint`, `memory`, `model_card`: salvar, estimar memória, documentar;
 - `course`: como os notebooks obtêm modelo e dados (e o modo de demonstração);
 - `uncertainty`: o intervalo de confiança (Wilson) de uma acurácia medida em poucos exemplos;
@@ -41,14 +41,15 @@ from .device import get_device
 from .download import DataDownloadError, DataIntegrityError, GPT2DownloadError
 from .evaluation import classify_review, confusion_table, misclassified, predict, report
 from .experiments import (
-    REFERENCE_RESULTS, REFERENCE_SOURCE, Experiment, ExperimentError, ExperimentLab, ExperimentResult,
-    ExperimentSkipped, FrozenCache, default_experiments, run_experiment, run_experiments, slow_experiments,
+    REFERENCE_RESULTS, REFERENCE_SOURCE, Experiment, ExperimentError, ExperimentSkipped, default_experiments,
+    slow_experiments,
 )
 from .features import (
-    FrozenOutputs, HiddenBatch, advance_frozen_outputs, extract_features, features_from_frozen,
+    FrozenCache, FrozenOutputs, HiddenBatch, advance_frozen_outputs, extract_features, features_from_frozen,
     frozen_outputs_loader, precompute_frozen_outputs,
 )
 from .generation import generate, generate_text_simple
+from .lab import ExperimentLab, ExperimentResult, run_experiment, run_experiments
 from .lora import (
     LoRAError, LoRALinear, apply_lora, count_lora_parameters, load_lora, lora_parameters_per_layer, lora_state_dict,
     merge_lora, save_lora,
