@@ -22,7 +22,6 @@ if TYPE_CHECKING:
     from .features import HiddenBatch
 
 __all__ = [
-    "NUM_CLASSES",
     "ParameterCount",
     "add_classification_head",
     "freeze_all",
@@ -35,6 +34,7 @@ __all__ = [
     "TrainableTail",
     "MeanTail",
     "PooledHead",
+    "last_block_at_last_token",
 ]
 
 NUM_CLASSES = 2  # 0 = não spam, 1 = spam
@@ -47,6 +47,7 @@ TOKEN_POSITIONS = ("first", "last", "last_real", "mean")
 
 
 class ParameterCount(NamedTuple):
+    """Ensinado no Notebook 4, §4.1."""
     trainable: int
     total: int
 
@@ -57,7 +58,7 @@ class ParameterCount(NamedTuple):
 
 
 def add_classification_head(model, num_classes: int = NUM_CLASSES, seed: int = 123):
-    """Troca a saída de vocabulário (50.257 logits) por uma de `num_classes` logits."""
+    """Troca a saída de vocabulário (50.257 logits) por uma de `num_classes` logits. Ensinado no Notebook 4, §4.1."""
     torch.manual_seed(seed)
     emb_dim = model.final_norm.normalized_shape[0]
     device = model.final_norm.weight.device
@@ -66,20 +67,20 @@ def add_classification_head(model, num_classes: int = NUM_CLASSES, seed: int = 1
 
 
 def freeze_all(model):
-    """Congela todos os parâmetros: nenhum recebe gradiente."""
+    """Congela todos os parâmetros: nenhum recebe gradiente. Ensinado no Notebook 4, §4.1."""
     for param in model.parameters():
         param.requires_grad = False
     return model
 
 
 def prepare_head_only(model, num_classes: int = NUM_CLASSES, seed: int = 123):
-    """Abordagem 2: modelo congelado + cabeça de classificação nova (treinável)."""
+    """Abordagem 2: modelo congelado + cabeça de classificação nova (treinável). Ensinado no Notebook 4, §4.1."""
     freeze_all(model)
     return add_classification_head(model, num_classes, seed)
 
 
 def prepare_last_block(model, num_classes: int = NUM_CLASSES, seed: int = 123):
-    """Abordagem 3: como a 2, mais o último bloco transformer e a LayerNorm final."""
+    """Abordagem 3: como a 2, mais o último bloco transformer e a LayerNorm final. Ensinado no Notebook 5, §5.1."""
     prepare_head_only(model, num_classes, seed)
     for module in (model.trf_blocks[-1], model.final_norm):
         for param in module.parameters():
@@ -88,32 +89,15 @@ def prepare_last_block(model, num_classes: int = NUM_CLASSES, seed: int = 123):
 
 
 def count_parameters(model) -> ParameterCount:
-    """Conta parâmetros treináveis e totais (pesos compartilhados contam uma vez)."""
+    """Conta parâmetros treináveis e totais (pesos compartilhados contam uma vez).
+
+    Ensinado no Notebook 2, §2.5 e no Notebook 4, §4.1.
+    """
     params = list(model.parameters())  # `parameters()` já ignora repetições
     return ParameterCount(
         trainable=sum(p.numel() for p in params if p.requires_grad),
         total=sum(p.numel() for p in params),
     )
-
-
-def _lengths_of(input_batch, pad_token_id: int) -> torch.Tensor:
-    lengths = getattr(input_batch, "lengths", None)  # lotes de saídas pré-calculadas
-    if lengths is not None:
-        return lengths
-    return last_real_token_index(input_batch, pad_token_id) + 1
-
-
-def _read_position(logits: torch.Tensor, token_position: str, lengths) -> torch.Tensor:
-    """Logits (lote, tokens, classes) -> (lote, classes), lidos em `token_position`."""
-    if token_position == "last":
-        return logits[:, -1, :]
-    if token_position == "first":
-        return logits[:, 0, :]
-    lengths = lengths().to(logits.device)
-    if token_position == "last_real":
-        return logits[torch.arange(logits.shape[0], device=logits.device), lengths - 1]
-    real = torch.arange(logits.shape[1], device=logits.device) < lengths[:, None]
-    return (logits * real.unsqueeze(-1)).sum(dim=1) / lengths[:, None]  # a cabeça é linear: média dos logits
 
 
 def classification_logits(model, input_batch, token_position: str = "last_real",
@@ -126,6 +110,7 @@ def classification_logits(model, input_batch, token_position: str = "last_real",
       posição é um `<|endoftext|>` de preenchimento, e a previsão passa a depender de
       quanto padding o texto recebeu;
     - `"first"`: o primeiro token; `"mean"`: a média dos logits dos tokens reais.
+    Ensinado no Notebook 4, §4.2 e no Notebook 5, §5.9.
     """
     if token_position not in TOKEN_POSITIONS:
         raise ValueError(f"token_position deve ser um de {TOKEN_POSITIONS}.")
@@ -134,13 +119,26 @@ def classification_logits(model, input_batch, token_position: str = "last_real",
         if token_position != "last_real":
             raise ValueError("Saídas pré-calculadas só guardam tokens reais: use token_position='last_real'.")
         return logits
-    return _read_position(logits, token_position, lambda: _lengths_of(input_batch, pad_token_id))
+    if token_position == "last":
+        return logits[:, -1, :]
+    if token_position == "first":
+        return logits[:, 0, :]
+    lengths = getattr(input_batch, "lengths", None)  # lotes de saídas pré-calculadas já sabem os tamanhos
+    if lengths is None:
+        lengths = last_real_token_index(input_batch, pad_token_id) + 1
+    lengths = lengths.to(logits.device)
+    if token_position == "last_real":
+        return logits[torch.arange(logits.shape[0], device=logits.device), lengths - 1]
+    real = torch.arange(logits.shape[1], device=logits.device) < lengths[:, None]
+    return (logits * real.unsqueeze(-1)).sum(dim=1) / lengths[:, None]  # a cabeça é linear: média dos logits
 
 
 class FullModelClassifier(nn.Module):
     """O modelo inteiro a cada passo (como na aula), lendo a posição `token_position`.
 
     `classifier(ids)` devolve logits (lote, classes): o mesmo que `classification_logits`.
+
+    Ensinado no Notebook 7, §7.1.
     """
 
     def __init__(self, model, token_position: str = "last_real", pad_token_id: int = PAD_TOKEN_ID):
@@ -201,7 +199,7 @@ def _attention_direct(att, h: torch.Tensor, query: torch.Tensor, visible: torch.
     return context.reshape(batch, -1)
 
 
-def _last_block_at_last_token(block, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+def last_block_at_last_token(block, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
     """O mesmo que `block(x)[i, lengths[i] - 1]`, mas calculando só o necessário.
 
     A saída do último token real precisa da consulta (Q), da projeção de saída e do MLP
@@ -210,6 +208,8 @@ def _last_block_at_last_token(block, x: torch.Tensor, lengths: torch.Tensor) -> 
     (`_attention_reordered`). É isso que deixa o treino da abordagem 3 rápido. Se W_key
     ou W_value não forem `nn.Linear` comuns (ex.: trocados por um adaptador), a conta
     é feita do jeito direto (`_attention_direct`).
+
+    Ensinado no Notebook 5, §5.5.
     """
     att = block.att
     rows = torch.arange(x.shape[0], device=x.device)
@@ -233,6 +233,8 @@ class TrainableTail(nn.Module):
 
     Como só a previsão no último token real interessa, `tail(lote)` devolve logits
     (lote, classes) — uma linha por texto — em vez de um logit por posição.
+
+    Ensinado no Notebook 4, §4.3 e no Notebook 5, §5.5.
     """
 
     def __init__(self, model, n_trainable_blocks: int = 1):
@@ -249,14 +251,17 @@ class TrainableTail(nn.Module):
         else:
             for block in self.blocks[:-1]:
                 x = block(x)  # blocos intermediários: todas as posições são necessárias
-            last_hidden = _last_block_at_last_token(self.blocks[-1], x, lengths)
+            last_hidden = last_block_at_last_token(self.blocks[-1], x, lengths)
         return self.out_head(self.final_norm(last_hidden))
 
 
 class MeanTail(nn.Module):
     """Cauda para a média dos tokens: os blocos em TODAS as posições, `final_norm` em cada
     token, a média só dos tokens reais (os zeros de preenchimento ficam de fora) e a cabeça.
-    (`TrainableTail` calcula o último bloco só no último token: não serve para a média.)"""
+    (`TrainableTail` calcula o último bloco só no último token: não serve para a média.)
+
+    Ensinado no Notebook 7, §7.1.
+    """
 
     def __init__(self, model, n_blocks: int):
         super().__init__()
@@ -274,7 +279,10 @@ class MeanTail(nn.Module):
 
 class PooledHead(nn.Module):
     """Só a cabeça, sobre vetores já prontos (a média dos tokens depois de `final_norm`, que
-    com 0 blocos treináveis também está congelada)."""
+    com 0 blocos treináveis também está congelada).
+
+    Ensinado no Notebook 7, §7.1.
+    """
 
     def __init__(self, model):
         super().__init__()

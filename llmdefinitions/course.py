@@ -28,8 +28,6 @@ from .model import GPTModel, TransformerBlock, tie_weights
 from .weights import GPT2DownloadError, download_and_load_gpt2, load_weights_into_gpt
 
 __all__ = [
-    "DEMO_ENV_VAR",
-    "MODELS_DIR_ENV_VAR",
     "DEMO_CONFIG",
     "CourseModel",
     "load_course_model",
@@ -43,6 +41,7 @@ __all__ = [
     "demo_tag",
     "show_warning",
     "describe_config",
+    "demo_model",
 ]
 
 DEMO_ENV_VAR = "LLMDEFINITIONS_DEMO"
@@ -57,6 +56,10 @@ _state = {"model": None, "data": None}  # o que foi carregado nesta sessão: "re
 
 @dataclass
 class CourseModel:
+    """O que `load_course_model` devolve: o modelo, a configuração, o modo (`"real"` ou `"demo"`) e um resumo.
+
+    Ensinado no Notebook 2, §2.2.
+    """
     model: GPTModel
     config: dict
     mode: str  # "real" ou "demo"
@@ -64,7 +67,10 @@ class CourseModel:
 
 
 def demo_forced() -> bool:
-    """Verdadeiro se `LLMDEFINITIONS_DEMO` pede o modo de demonstração (1, true, sim, yes, on)."""
+    """Verdadeiro se `LLMDEFINITIONS_DEMO` pede o modo de demonstração (1, true, sim, yes, on).
+
+    Ensinado no Notebook 2, §2.2.
+    """
     return os.environ.get(DEMO_ENV_VAR, "").strip().lower() in {"1", "true", "sim", "yes", "on"}
 
 
@@ -73,6 +79,8 @@ def show_warning(title: str, *lines: str, details: str = "") -> None:
 
     `title` e `lines` ficam sempre à vista (uma linha cada); `details`, se houver, fica numa
     parte que se abre com um clique (no texto simples, vem depois das linhas).
+
+    Ensinado no Notebook 2, §2.2.
     """
     text_lines = [title, *lines] + ([f"Detalhes: {details}"] if details else [])
     text = "\n" + "!" * 78 + "\n" + "\n".join(f"!! {line}" for line in text_lines) + "\n" + "!" * 78 + "\n"
@@ -96,27 +104,36 @@ def show_warning(title: str, *lines: str, details: str = "") -> None:
 
 
 def model_mode() -> str | None:
-    """O modelo carregado nesta sessão por `load_course_model`: `"real"`, `"demo"` ou `None` (nenhum)."""
+    """O modelo carregado nesta sessão por `load_course_model`: `"real"`, `"demo"` ou `None` (nenhum).
+
+    Ensinado no Notebook 2, §2.2.
+    """
     return _state["model"]
 
 
 def data_mode() -> str | None:
-    """Os dados lidos nesta sessão por `course_data_file`: `"real"`, `"demo"` (a amostra) ou `None`."""
+    """Os dados lidos nesta sessão por `course_data_file`: `"real"`, `"demo"` (a amostra) ou `None`.
+
+    Ensinado no Notebook 1, §1.1.
+    """
     return _state["data"]
 
 
 def is_demo() -> bool:
-    """Verdadeiro se o modelo ou os dados desta sessão são de demonstração."""
+    """Verdadeiro se o modelo ou os dados desta sessão são de demonstração. Ensinado no Notebook 6, §6.5."""
     return "demo" in _state.values()
 
 
 def demo_tag() -> str:
-    """`" [DEMONSTRAÇÃO]"` no modo de demonstração, `""` no modo normal: some ao fim de cada resultado."""
+    """`" [DEMONSTRAÇÃO]"` no modo de demonstração, `""` no modo normal: some ao fim de cada resultado.
+
+    Ensinado no Notebook 1, §1.1.
+    """
     return DEMO_TAG if is_demo() else ""
 
 
 def describe_config(config: dict) -> str:
-    """Resumo legível de uma configuração: blocos, dimensões, cabeças e parâmetros."""
+    """Resumo legível de uma configuração: blocos, dimensões, cabeças e parâmetros. Ensinado no Notebook 2, §2.1."""
     with torch.device("meta"):  # só as formas: nenhum peso é alocado (e é instantâneo)
         per_block = sum(p.numel() for p in TransformerBlock(config).parameters())
     d = config["emb_dim"]
@@ -128,7 +145,11 @@ def describe_config(config: dict) -> str:
     )
 
 
-def _demo_model(reason: str, how_to_fix: str = "") -> CourseModel:
+def demo_model(reason: str, how_to_fix: str = "") -> CourseModel:
+    """O modelo de demonstração (GPT-2 pequeno, pesos aleatórios), com o aviso bem visível do `reason`.
+
+    Ensinado no Notebook 2, §2.2.
+    """
     torch.manual_seed(123)
     model = tie_weights(GPTModel(DEMO_CONFIG))  # como no GPT-2: saída amarrada aos embeddings
     real = gpt2_config("gpt2-small (124M)")
@@ -151,6 +172,8 @@ def load_pretrained_gpt2(model_name: str = "gpt2-small (124M)", models_dir=None)
 
     Nunca troca pelo modelo de demonstração: sem os pesos, `GPT2DownloadError`.
     Os pesos vêm de `models_dir` (ou `LLMDEFINITIONS_MODELS_DIR`, ou `gpt2`), baixados se faltarem.
+
+    Ensinado no Notebook 7, §7.4.
     """
     models_dir = models_dir or os.environ.get(MODELS_DIR_ENV_VAR) or "gpt2"
     size = model_size_from_name(model_name)
@@ -167,15 +190,17 @@ def load_course_model(choose_model: str = "gpt2-small (124M)", models_dir=None) 
     """O GPT-2 pré-treinado `choose_model`, ou o modelo de demonstração se não houver pesos.
 
     Arquivos corrompidos ou de tamanho errado geram erro (nunca uma troca silenciosa).
+
+    Ensinado no Notebook 2, §2.2.
     """
     if demo_forced():
-        result = _demo_model(f"{DEMO_ENV_VAR}=1 está definida.")
+        result = demo_model(f"{DEMO_ENV_VAR}=1 está definida.")
     else:
         size = model_size_from_name(choose_model)
         try:
             model = load_pretrained_gpt2(choose_model, models_dir)
         except GPT2DownloadError as err:
-            result = _demo_model(f"os pesos do GPT-2 {size} não puderam ser obtidos ({err.reason}).", str(err))
+            result = demo_model(f"os pesos do GPT-2 {size} não puderam ser obtidos ({err.reason}).", str(err))
         else:
             result = CourseModel(model, model.cfg, "real", f"{choose_model} pré-treinado")
     _state["model"] = result.mode
@@ -190,6 +215,8 @@ def course_data_file(directory="data"):
 
     Usa `download_and_unzip_spam_data` (que respeita `LLMDEFINITIONS_SPAM_ZIP`). A troca pela
     amostra vem sempre com um aviso e marca a sessão como demonstração.
+
+    Ensinado no Notebook 1, §1.1.
     """
     directory = Path(directory)
     try:
@@ -212,7 +239,10 @@ def course_data_file(directory="data"):
 
 
 def prepare_course_data(directory="data", deduplicate: bool = False, random_state: int = 123):
-    """`(train_df, val_df, test_df)`: lê `course_data_file`, balanceia, divide 70/10/20 e salva os CSVs."""
+    """`(train_df, val_df, test_df)`: lê `course_data_file`, balanceia, divide 70/10/20 e salva os CSVs.
+
+    Ensinado no Notebook 1, §1.8.
+    """
     os.makedirs(directory, exist_ok=True)
     df = load_sms_spam(course_data_file(directory))
     splits = split_spam_frame(df, directory, deduplicate, random_state)

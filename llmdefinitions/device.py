@@ -12,16 +12,13 @@ __all__ = ["get_device"]
 _MIN_TORCH_FOR_MPS = (2, 4)
 
 
-def _torch_version() -> tuple[int, int]:
-    major, minor = torch.__version__.split(".")[:2]
-    return int(major), int("".join(ch for ch in minor if ch.isdigit()) or 0)
-
-
 def get_device(preferred: str | None = None) -> torch.device:
     """Devolve o melhor dispositivo disponível: CUDA, depois MPS (torch recente), depois CPU.
 
     `preferred` (ou a variável de ambiente `LLMDEFINITIONS_DEVICE`) força uma escolha,
     por exemplo `"cpu"` para comparar tempos.
+
+    Ensinado no Notebook 2, §2.2.
     """
     preferred = preferred or os.environ.get("LLMDEFINITIONS_DEVICE")
     if preferred:
@@ -29,6 +26,8 @@ def get_device(preferred: str | None = None) -> torch.device:
     if torch.cuda.is_available():
         return torch.device("cuda")
     mps = getattr(torch.backends, "mps", None)
-    if mps is not None and mps.is_available() and _torch_version() >= _MIN_TORCH_FOR_MPS:
-        return torch.device("mps")
+    if mps is not None and mps.is_available():
+        major, minor = torch.__version__.split(".")[:2]  # ex.: "2.13.0+cpu" -> (2, 13)
+        if (int(major), int("".join(ch for ch in minor if ch.isdigit()) or 0)) >= _MIN_TORCH_FOR_MPS:
+            return torch.device("mps")
     return torch.device("cpu")

@@ -5,25 +5,16 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import torch
+
 from .classifier import classification_logits
+from .data import CLASS_NAMES
 from .tokenizer import PAD_TOKEN_ID
 
-__all__ = ["CLASS_NAMES_PT", "CLASS_NAMES_LECTURE", "classify_review", "predict", "confusion_table", "report",
-           "misclassified"]
+__all__ = ["classify_review", "predict", "confusion_table", "report", "misclassified"]
 
-# Os nomes das classes 0 e 1. `classify_review` devolve os da aula, em inglês ("not spam" é o
-# "não spam" das tabelas); a matriz de confusão, o relatório e a lista de erros usam os em português.
-CLASS_NAMES_PT = ("não spam", "spam")
-CLASS_NAMES_LECTURE = ("not spam", "spam")
-
-
-def _encode_for_model(text: str, tokenizer, context_length: int, max_length, pad_token_id: int) -> list[int]:
-    if not isinstance(text, str) or not text.strip():
-        raise ValueError("O texto a classificar está vazio.")
-    ids = tokenizer.encode(text, disallowed_special=())
-    limit = min(max_length or len(ids), context_length)
-    ids = ids[:limit]  # textos longos demais são truncados
-    return ids + [pad_token_id] * (limit - len(ids))
+# Os rótulos em português das classes 0 e 1 nas tabelas do curso (matriz de confusão, relatório,
+# lista de erros). `classify_review` devolve os nomes da aula, em inglês: `data.CLASS_NAMES`.
+CLASS_LABELS_PT = ("não spam", "spam")
 
 
 @torch.inference_mode()
@@ -34,18 +25,23 @@ def classify_review(text, model, tokenizer, device, max_length=None, pad_token_i
 
     `max_length` (por exemplo, o do dataset de treino) trunca o texto e o completa com
     padding, como no treino; `None` usa o texto inteiro (até o contexto do modelo).
+
+    Ensinado no Notebook 5, §5.7.
     """
+    if not isinstance(text, str) or not text.strip():
+        raise ValueError("O texto a classificar está vazio.")
     model.eval()
-    context_length = model.pos_emb.num_embeddings
-    ids = _encode_for_model(text, tokenizer, context_length, max_length, pad_token_id)
+    ids = tokenizer.encode(text, disallowed_special=())
+    limit = min(max_length or len(ids), model.pos_emb.num_embeddings)  # nunca além do contexto do modelo
+    ids = ids[:limit] + [pad_token_id] * (limit - len(ids[:limit]))  # trunca textos longos; completa os curtos
     input_tensor = torch.tensor([ids], device=device)
     logits = classification_logits(model, input_tensor, token_position, pad_token_id)
-    return CLASS_NAMES_LECTURE[logits.argmax(dim=-1).item()]
+    return CLASS_NAMES[logits.argmax(dim=-1).item()]
 
 
 @torch.inference_mode()
 def predict(model, data_loader, device, token_position: str = "last_real"):
-    """Rótulos verdadeiros e previstos de todos os lotes, como arrays NumPy."""
+    """Rótulos verdadeiros e previstos de todos os lotes, como arrays NumPy. Ensinado no Notebook 5, §5.6."""
     model.eval()
     y_true, y_pred = [], []
     for input_batch, target_batch in data_loader:
@@ -56,27 +52,30 @@ def predict(model, data_loader, device, token_position: str = "last_real"):
 
 
 def confusion_table(y_true, y_pred) -> pd.DataFrame:
-    """Matriz de confusão com rótulos em português (linhas: real; colunas: previsto)."""
+    """Matriz de confusão com rótulos em português (linhas: real; colunas: previsto). Ensinado no Notebook 5, §5.6."""
     from sklearn.metrics import confusion_matrix  # importado aqui: o scikit-learn demora a carregar
 
     matrix = confusion_matrix(y_true, y_pred, labels=[0, 1])
     return pd.DataFrame(
         matrix,
-        index=[f"real: {name}" for name in CLASS_NAMES_PT],
-        columns=[f"previsto: {name}" for name in CLASS_NAMES_PT],
+        index=[f"real: {name}" for name in CLASS_LABELS_PT],
+        columns=[f"previsto: {name}" for name in CLASS_LABELS_PT],
     )
 
 
 def report(y_true, y_pred) -> str:
     """Precisão, revocação e F1 por classe, em português (as contas são as do
-    `classification_report` do scikit-learn; os números saem com vírgula decimal)."""
+    `classification_report` do scikit-learn; os números saem com vírgula decimal).
+
+    Ensinado no Notebook 5, §5.6.
+    """
     from sklearn.metrics import classification_report
 
     from .uncertainty import format_pt
 
-    scores = classification_report(y_true, y_pred, labels=[0, 1], target_names=list(CLASS_NAMES_PT),
+    scores = classification_report(y_true, y_pred, labels=[0, 1], target_names=list(CLASS_LABELS_PT),
                                    output_dict=True, zero_division=0)
-    rows = {**{name: scores[name] for name in CLASS_NAMES_PT}, "média das classes": scores["macro avg"]}
+    rows = {**{name: scores[name] for name in CLASS_LABELS_PT}, "média das classes": scores["macro avg"]}
     table = pd.DataFrame({
         "precisão": [row["precision"] for row in rows.values()],
         "revocação": [row["recall"] for row in rows.values()],
@@ -89,11 +88,11 @@ def report(y_true, y_pred) -> str:
 
 
 def misclassified(df: pd.DataFrame, y_pred) -> pd.DataFrame:
-    """As linhas de `df` (colunas Text, Label) em que o modelo errou, com a previsão."""
+    """As linhas de `df` (colunas Text, Label) em que o modelo errou, com a previsão. Ensinado no Notebook 5, §5.6."""
     y_pred = np.asarray(y_pred)
     if len(df) != len(y_pred):
         raise ValueError(f"df tem {len(df)} linhas, mas há {len(y_pred)} previsões.")
-    names = np.array(CLASS_NAMES_PT)
+    names = np.array(CLASS_LABELS_PT)
     table = pd.DataFrame({
         "Texto": df["Text"].to_numpy(),
         "Real": names[df["Label"].to_numpy().astype(int)],

@@ -41,12 +41,19 @@ __all__ = [
     "token_view",
     "FrozenKey",
     "FrozenCache",
+    "as_spam_dataset",
+    "same_length_groups",
+    "token_batches",
 ]
 
 FEATURE_POSITIONS = ("last_real", "mean")  # as posições de `TOKEN_POSITIONS` que viram um vetor por texto
 
 
-def _as_dataset(data, tokenizer) -> SpamDataset:
+def as_spam_dataset(data, tokenizer=None) -> SpamDataset:
+    """Um `SpamDataset` sem *padding*: `data` já pronto, ou uma tabela (`Text`, `Label`) mais o tokenizador.
+
+    Ensinado no Notebook 3, §3.2.
+    """
     if isinstance(data, SpamDataset):
         return data
     if tokenizer is None:
@@ -54,11 +61,12 @@ def _as_dataset(data, tokenizer) -> SpamDataset:
     return SpamDataset(data, tokenizer, pad=False)
 
 
-def _same_length_groups(keys: list, lengths: list[int], batch_size: int):
+def same_length_groups(keys: list, lengths: list[int], batch_size: int):
     """Lotes de textos do MESMO tamanho: nenhum lote precisa de *padding*.
 
     Textos com a mesma chave (`keys`; ex.: os mesmos ids, pois o SMS tem mensagens
     repetidas) entram uma vez só: cada item do lote é a lista dos índices das cópias.
+    Ensinado no Notebook 3, §3.2.
     """
     copies: dict = {}
     for index, key in enumerate(keys):
@@ -72,38 +80,33 @@ def _same_length_groups(keys: list, lengths: list[int], batch_size: int):
             yield group[start : start + batch_size]
 
 
-def _token_batches(dataset: SpamDataset, batch_size: int):
-    """Lotes de ids sem *padding*: `(cópias, ids (lote, tokens))`, um texto distinto por linha."""
+def token_batches(dataset: SpamDataset, batch_size: int):
+    """Lotes de ids sem *padding*: `(cópias, ids (lote, tokens))`, um texto distinto por linha.
+
+    `cópias[i]` são os índices, no conjunto de dados, dos textos iguais ao da linha i. Notebook 3, §3.2.
+    """
     texts = dataset.encoded_texts
     keys = [tuple(ids) for ids in texts]
-    for copies in _same_length_groups(keys, [len(ids) for ids in texts], batch_size):
+    for copies in same_length_groups(keys, [len(ids) for ids in texts], batch_size):
         yield copies, torch.tensor([texts[indices[0]] for indices in copies])
 
 
 def _hidden_batches(frozen: "FrozenOutputs", batch_size: int):
     """Lotes de saídas guardadas sem *padding*: `(cópias, vetores (lote, tokens, dim))`.
-    Textos repetidos guardam o mesmo tensor (`_store_rows`): passam uma vez só."""
+    Textos repetidos guardam o MESMO tensor: a chave é a identidade dele (`id`), e eles passam uma vez só."""
     keys = [id(h) for h in frozen.hidden]
     lengths = [h.shape[0] for h in frozen.hidden]
-    for copies in _same_length_groups(keys, lengths, batch_size):
+    for copies in same_length_groups(keys, lengths, batch_size):
         yield copies, torch.stack([frozen.hidden[indices[0]] for indices in copies])
-
-
-def _pool(hidden: torch.Tensor, token_position: str) -> torch.Tensor:
-    """Um vetor por texto, a partir dos vetores dos seus tokens (lote, tokens, dim): o do
-    último token ou a média de todos. Os lotes não têm *padding*: todo token é real."""
-    return hidden[:, -1] if token_position == "last_real" else hidden.mean(dim=1)
-
-
-def _check_feature_position(token_position: str) -> None:
-    if token_position not in FEATURE_POSITIONS:
-        raise ValueError(f"token_position deve ser um de {FEATURE_POSITIONS}.")
 
 
 @contextmanager
 def eval_mode(model):
     """`with eval_mode(model):` põe o modelo em modo de avaliação (sem *dropout*) e, no fim,
-    devolve o modo anterior (treino ou avaliação)."""
+    devolve o modo anterior (treino ou avaliação).
+
+    Ensinado no Notebook 3, §3.2.
+    """
     was_training = model.training
     model.eval()
     try:
@@ -114,7 +117,10 @@ def eval_mode(model):
 
 @dataclass
 class HiddenBatch:
-    """Lote de saídas pré-calculadas: `hidden` (lote, tokens, dim) e `lengths` (tokens reais)."""
+    """Lote de saídas pré-calculadas: `hidden` (lote, tokens, dim) e `lengths` (tokens reais).
+
+    Ensinado no Notebook 4, §4.3.
+    """
 
     hidden: torch.Tensor
     lengths: torch.Tensor
@@ -128,7 +134,7 @@ class HiddenBatch:
 
 @dataclass
 class FrozenOutputs:
-    """Saídas da parte congelada, uma por texto (só tokens reais), e os rótulos."""
+    """Saídas da parte congelada, uma por texto (só tokens reais), e os rótulos. Ensinado no Notebook 4, §4.3."""
 
     hidden: list[torch.Tensor]
     labels: list[int]
@@ -164,29 +170,20 @@ def extract_features(model, data, device, tokenizer=None, token_position: str = 
     `token_position="last_real"`: o vetor do último token real (o único que viu o texto todo);
     `token_position="mean"`: a média dos vetores de todos os tokens reais.
     Devolve `(X, y)` em NumPy, na ordem original do dataset.
+
+    Ensinado no Notebook 3, §3.2.
     """
-    _check_feature_position(token_position)
-    dataset = _as_dataset(data, tokenizer)
+    if token_position not in FEATURE_POSITIONS:
+        raise ValueError(f"token_position deve ser um de {FEATURE_POSITIONS}.")
+    dataset = as_spam_dataset(data, tokenizer)
     features = np.zeros((len(dataset), model.final_norm.normalized_shape[0]), dtype=np.float32)
     with eval_mode(model):
-        for copies, ids in _token_batches(dataset, batch_size):
-            pooled = _pool(model.hidden_states(ids.to(device)), token_position).float().cpu().numpy()
-            _store_rows(pooled, copies, features)
+        for copies, ids in token_batches(dataset, batch_size):
+            hidden = model.hidden_states(ids.to(device))  # (lote, tokens, dim): sem padding, todo token é real
+            pooled = hidden[:, -1] if token_position == "last_real" else hidden.mean(dim=1)
+            for row, indices in zip(pooled.float().cpu().numpy(), copies):
+                features[indices] = row  # a mesma linha em cada cópia de um texto repetido
     return features, np.asarray(dataset.labels, dtype=np.int64)
-
-
-def _store_rows(rows, copies, store) -> None:
-    """Guarda a linha `i` do lote no lugar de cada cópia do i-ésimo texto (as cópias de um
-    texto repetido compartilham o mesmo tensor: a memória não dobra)."""
-    for row, indices in zip(rows, copies):
-        for index in indices:
-            store[index] = row
-
-
-def _kept_tokens(out: torch.Tensor, last_only: bool) -> list[torch.Tensor]:
-    """As saídas a guardar de cada texto: todos os tokens, ou só o último se `last_only`
-    (copiado, para não prender na memória o lote inteiro)."""
-    return list((out[:, -1:].clone() if last_only else out).unbind(0))
 
 
 @torch.inference_mode()
@@ -195,17 +192,24 @@ def precompute_frozen_outputs(model, data, device, n_trainable_blocks: int = 1,
     """Passa cada texto distinto UMA vez pela parte congelada (em lotes sem *padding*):
     embeddings + blocos, menos os `n_trainable_blocks` últimos. Com `n_trainable_blocks=0`
     (só a cabeça treina) basta guardar o vetor do último token; senão, guardamos todos os
-    tokens, que o bloco treinável precisa para a atenção."""
+    tokens, que o bloco treinável precisa para a atenção.
+
+    Ensinado no Notebook 4, §4.3.
+    """
     n_blocks = len(model.trf_blocks)
     if not 0 <= n_trainable_blocks <= n_blocks:
         raise ValueError(f"n_trainable_blocks deve estar entre 0 e {n_blocks}.")
-    dataset = _as_dataset(data, tokenizer)
+    dataset = as_spam_dataset(data, tokenizer)
     frozen_blocks = model.trf_blocks[: n_blocks - n_trainable_blocks]
     hidden: list = [None] * len(dataset)
     with eval_mode(model):
-        for copies, ids in _token_batches(dataset, batch_size):
+        for copies, ids in token_batches(dataset, batch_size):
             out = frozen_blocks(model.embed(ids.to(device))).float().cpu()
-            _store_rows(_kept_tokens(out, last_only=n_trainable_blocks == 0), copies, hidden)
+            if n_trainable_blocks == 0:  # só o último token, copiado (para não prender o lote na memória)
+                out = out[:, -1:].clone()
+            for row, indices in zip(out.unbind(0), copies):
+                for index in indices:
+                    hidden[index] = row  # as cópias de um texto repetido compartilham o tensor
     return FrozenOutputs(hidden, list(dataset.labels), n_trainable_blocks)
 
 
@@ -227,7 +231,10 @@ def advance_frozen_outputs(model, frozen: FrozenOutputs, device, n_trainable_blo
                            batch_size: int = 32) -> FrozenOutputs:
     """Passa as saídas guardadas pelos blocos que deixam de ser treináveis: o mesmo que
     `precompute_frozen_outputs(model, data, device, n_trainable_blocks)` daria, sem refazer
-    os blocos já calculados (ex.: das saídas da abordagem 3 para as da abordagem 2)."""
+    os blocos já calculados (ex.: das saídas da abordagem 3 para as da abordagem 2).
+
+    Ensinado no Notebook 6, §6.1.
+    """
     blocks = _blocks_between(model, frozen, n_trainable_blocks)
     if len(blocks) == 0:
         return frozen
@@ -235,7 +242,11 @@ def advance_frozen_outputs(model, frozen: FrozenOutputs, device, n_trainable_blo
     with eval_mode(model):
         for copies, x in _hidden_batches(frozen, batch_size):
             out = blocks(x.to(device)).float().cpu()
-            _store_rows(_kept_tokens(out, last_only=n_trainable_blocks == 0), copies, hidden)
+            if n_trainable_blocks == 0:  # só o último token, copiado (para não prender o lote na memória)
+                out = out[:, -1:].clone()
+            for row, indices in zip(out.unbind(0), copies):
+                for index in indices:
+                    hidden[index] = row  # as cópias de um texto repetido compartilham o tensor
     return FrozenOutputs(hidden, list(frozen.labels), n_trainable_blocks)
 
 
@@ -243,8 +254,12 @@ def advance_frozen_outputs(model, frozen: FrozenOutputs, device, n_trainable_blo
 def features_from_frozen(model, frozen: FrozenOutputs, device, token_position: str = "last_real",
                          batch_size: int = 32):
     """Os vetores da abordagem 1 a partir de saídas guardadas: os blocos que faltam, depois
-    `final_norm`. Devolve `(X, y)` iguais aos de `extract_features`."""
-    _check_feature_position(token_position)
+    `final_norm`. Devolve `(X, y)` iguais aos de `extract_features`.
+
+    Ensinado no Notebook 6, §6.1.
+    """
+    if token_position not in FEATURE_POSITIONS:
+        raise ValueError(f"token_position deve ser um de {FEATURE_POSITIONS}.")
     if token_position == "mean" and frozen.n_trainable_blocks == 0:
         raise ValueError(
             'Com n_trainable_blocks=0 só o último token de cada texto foi guardado: token_position="mean" '
@@ -254,30 +269,26 @@ def features_from_frozen(model, frozen: FrozenOutputs, device, token_position: s
     features = np.zeros((len(frozen), model.final_norm.normalized_shape[0]), dtype=np.float32)
     with eval_mode(model):
         for copies, x in _hidden_batches(frozen, batch_size):
-            pooled = _pool(model.final_norm(blocks(x.to(device))), token_position).float().cpu().numpy()
-            _store_rows(pooled, copies, features)
+            hidden = model.final_norm(blocks(x.to(device)))  # (lote, tokens, dim): todo token é real
+            pooled = hidden[:, -1] if token_position == "last_real" else hidden.mean(dim=1)
+            for row, indices in zip(pooled.float().cpu().numpy(), copies):
+                features[indices] = row
     return features, np.asarray(frozen.labels, dtype=np.int64)
 
 
 def frozen_outputs_loader(frozen: FrozenOutputs, batch_size: int = 8, shuffle: bool = False,
                           drop_last: bool = False, seed: int = 123, pin_memory: bool = False) -> DataLoader:
     """`DataLoader` de lotes `(HiddenBatch, rótulos)`. Com a mesma semente e o mesmo tamanho,
-    embaralha na mesma ordem que `create_dataloaders`."""
+    embaralha na mesma ordem que `create_dataloaders`.
+
+    Ensinado no Notebook 4, §4.3.
+    """
     generator = torch.Generator().manual_seed(seed) if shuffle else None
     return DataLoader(frozen, batch_size=batch_size, shuffle=shuffle, drop_last=drop_last,
                       generator=generator, collate_fn=_pad_hidden, pin_memory=pin_memory)
 
 
 # --------------------------------------------------------------------------- várias linhas, uma passada
-
-def _with_texts(dataset: SpamDataset, encoded: list[list[int]]) -> SpamDataset:
-    """Uma cópia rasa do conjunto de dados com outros ids (os rótulos são os mesmos)."""
-    view = copy.copy(dataset)
-    view.encoded_texts = encoded
-    view.max_length = max(len(ids) for ids in encoded)
-    view.pad = False
-    return view
-
 
 def token_view(dataset: SpamDataset, view: tuple) -> SpamDataset:
     """Os tokens que a parte congelada precisa ver para cada forma de ler o texto.
@@ -286,15 +297,22 @@ def token_view(dataset: SpamDataset, view: tuple) -> SpamDataset:
     - `("first",)`: só o primeiro token (com a máscara causal, nada depois dele o afeta);
     - `("padded", L)`: truncados e completados até L com `<|endoftext|>`, que aqui contam como
       tokens do texto: a "última posição" passa a ser a posição L.
+
+    Devolve uma cópia rasa do conjunto de dados com esses ids (os rótulos são os mesmos).
+
+    Ensinado no Notebook 7, §7.1.
     """
-    kind = view[0]
-    if kind == "first":
-        return _with_texts(dataset, [ids[:1] for ids in dataset.encoded_texts])
-    length = view[1]
-    if kind == "real":
-        return _with_texts(dataset, [ids[:length] for ids in dataset.encoded_texts])
-    pad = [dataset.pad_token_id]
-    return _with_texts(dataset, [ids[:length] + pad * (length - len(ids[:length])) for ids in dataset.encoded_texts])
+    texts, pad = dataset.encoded_texts, [dataset.pad_token_id]
+    if view[0] == "first":
+        encoded = [ids[:1] for ids in texts]
+    elif view[0] == "real":
+        encoded = [ids[: view[1]] for ids in texts]
+    else:
+        encoded = [ids[: view[1]] + pad * (view[1] - len(ids[: view[1]])) for ids in texts]
+    copied = copy.copy(dataset)
+    copied.encoded_texts, copied.pad = encoded, False
+    copied.max_length = max(len(ids) for ids in encoded)
+    return copied
 
 
 class FrozenKey(NamedTuple):
@@ -304,6 +322,8 @@ class FrozenKey(NamedTuple):
     - `view`: quais tokens a parte congelada viu (ver `token_view`);
     - `n_unfrozen`: quantos blocos do fim ficaram de fora da passada;
     - `derived`: vazio numa passada; o nome do cálculo feito sobre ela (`FrozenCache.derived`).
+
+    Ensinado no Notebook 7, §7.1.
     """
 
     model: tuple
@@ -319,6 +339,8 @@ class FrozenCache:
     mesmos tokens com MAIS blocos de fora, avança a partir delas (barato) em vez de refazer
     a passada. Contadores: `frozen_passes` (passadas completas pela parte congelada),
     `advances` (avanços a partir de uma passada guardada) e `seconds` (tempo gasto nas duas).
+
+    Ensinado no Notebook 7, §7.1.
     """
 
     def __init__(self, batch_size: int = 32):
@@ -339,27 +361,27 @@ class FrozenCache:
         for key in [k for k in self._store if predicate(k)]:
             del self._store[key]
 
-    def _longer_pass(self, key: FrozenKey) -> FrozenKey | None:
-        """A passada guardada mais curta que deixa MAIS blocos de fora (dá para avançar dela)."""
-        longer = [k for k in self._store if not k.derived and k.model == key.model and k.view == key.view
-                  and k.n_unfrozen > key.n_unfrozen]
-        return min(longer, key=lambda k: k.n_unfrozen, default=None)
-
-    def _compute(self, key: FrozenKey, model, datasets: dict, device) -> dict[str, FrozenOutputs]:
-        source = self._longer_pass(key)
-        if source is not None:
-            self.advances += 1
-            return {name: advance_frozen_outputs(model, frozen, device, n_trainable_blocks=key.n_unfrozen,
-                                                 batch_size=self.batch_size)
-                    for name, frozen in self._store[source].items()}
-        self.frozen_passes += 1
-        return {name: precompute_frozen_outputs(model, token_view(ds, key.view), device,
-                                                n_trainable_blocks=key.n_unfrozen, batch_size=self.batch_size)
-                for name, ds in datasets.items()}
-
     def get(self, key: FrozenKey, model, datasets: dict, device) -> dict[str, FrozenOutputs]:
-        """As saídas de `key` para cada conjunto de `datasets` (calculadas uma vez, depois guardadas)."""
-        return self.derived(key, lambda: self._compute(key, model, datasets, device))
+        """As saídas de `key` para cada conjunto de `datasets`, calculadas uma vez e depois guardadas.
+
+        Se há uma passada do mesmo modelo e dos mesmos tokens com MAIS blocos de fora, avança a
+        mais curta delas até `key.n_unfrozen` (barato); senão, faz a passada inteira.
+        """
+        def compute():
+            longer = [k for k in self._store if not k.derived and k.model == key.model and k.view == key.view
+                      and k.n_unfrozen > key.n_unfrozen]
+            if longer:
+                self.advances += 1
+                source = self._store[min(longer, key=lambda k: k.n_unfrozen)]
+                return {name: advance_frozen_outputs(model, frozen, device, n_trainable_blocks=key.n_unfrozen,
+                                                     batch_size=self.batch_size)
+                        for name, frozen in source.items()}
+            self.frozen_passes += 1
+            return {name: precompute_frozen_outputs(model, token_view(ds, key.view), device,
+                                                    n_trainable_blocks=key.n_unfrozen, batch_size=self.batch_size)
+                    for name, ds in datasets.items()}
+
+        return self.derived(key, compute)
 
     def derived(self, key: FrozenKey, compute) -> dict[str, FrozenOutputs]:
         """A entrada `key`; se ainda não existe, `compute()` a calcula (e o tempo entra em `seconds`)."""

@@ -14,7 +14,7 @@ def _next_token_logits(model, idx: torch.Tensor, context_size: int) -> torch.Ten
 
 @torch.inference_mode()
 def generate_text_simple(model, idx: torch.Tensor, max_new_tokens: int, context_size: int) -> torch.Tensor:
-    """Geração gulosa (*greedy*): a cada passo, escolhe o token de maior logit."""
+    """Geração gulosa (*greedy*): a cada passo, escolhe o token de maior logit. Ensinado no Notebook 2, §2.6."""
     for _ in range(max_new_tokens):
         logits = _next_token_logits(model, idx, context_size)
         next_id = logits.argmax(dim=-1, keepdim=True)
@@ -40,6 +40,8 @@ def generate(
       valores altos deixam o texto mais variado (e mais estranho);
     - `top_k`: sorteia só entre os `top_k` tokens mais prováveis;
     - `eos_id`: para assim que esse token for gerado.
+
+    Ensinado no Notebook 2, §2.6.
     """
     if temperature < 0:
         raise ValueError("temperature deve ser >= 0.")

@@ -24,23 +24,22 @@ import re
 from collections.abc import Iterable
 
 import torch
-from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 from torch import nn
 
+from .checkpoint import read_metadata
+
 __all__ = [
-    "LORA_TARGETS",
     "LoRALinear",
     "LoRAError",
     "apply_lora",
     "merge_lora",
-    "lora_modules",
     "lora_state_dict",
     "save_lora",
     "load_lora",
     "count_lora_parameters",
     "lora_block_indices",
-    "lora_parameter_count",
+    "lora_parameters_per_layer",
 ]
 
 # Onde o LoRA pode entrar em cada bloco transformer (nomes de `model.py`).
@@ -61,68 +60,48 @@ _HEAD_PREFIX = "out_head."
 
 
 class LoRAError(ValueError):
-    """Um arquivo ou modelo que não combina com o adaptador LoRA esperado."""
+    """Um arquivo ou modelo que não combina com o adaptador LoRA esperado. Ensinado no Notebook 7, §7.3."""
 
 
-def lora_parameter_count(in_features: int, out_features: int, rank: int) -> int:
-    """Parâmetros de um adaptador: A (rank x entrada) + B (saída x rank) = rank x (entrada + saída)."""
+def lora_parameters_per_layer(in_features: int, out_features: int, rank: int) -> int:
+    """Parâmetros do adaptador de UMA camada: A (rank x entrada) + B (saída x rank) = rank x (entrada + saída).
+
+    Ensinado no Notebook 7, §7.3 (para contar os de um modelo inteiro: `count_lora_parameters`).
+    """
     return rank * (in_features + out_features)
 
 
-class LoRALinear(nn.Module):
-    """Uma `nn.Linear` congelada mais uma correção treinável de posto `rank`.
+def check_lora_arguments(linear, rank, alpha) -> None:
+    """Confere o que `LoRALinear` recebe; um erro (`LoRAError`) diz o que está errado. Notebook 7, §7.3."""
+    if isinstance(linear, LoRALinear):
+        raise LoRAError("Esta camada já tem um adaptador LoRA: aplique o LoRA uma vez só.")
+    if not isinstance(linear, nn.Linear):
+        raise LoRAError(f"LoRALinear envolve uma nn.Linear, mas recebeu {type(linear).__name__}.")
+    if isinstance(rank, bool) or not isinstance(rank, int) or rank <= 0:
+        raise LoRAError(f"rank deve ser um inteiro positivo (ex.: 4, 8, 16), mas é {rank!r}.")
+    if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not alpha > 0:
+        raise LoRAError(f"alpha deve ser um número positivo (ex.: 16), mas é {alpha!r}.")
 
-    `saída = linear(x) + (x @ A^T @ B^T) * alpha / rank`. A linear original continua em
-    `self.linear` (seus pesos não recebem gradiente); só `lora_A` e `lora_B` são treinados.
+
+class LoRALinear(nn.Module):
+    """Uma `nn.Linear` congelada (`self.linear`) mais uma correção treinável de posto `rank`:
+    `saída = linear(x) + (x @ A^T @ B^T) * alpha / rank`; só `lora_A` e `lora_B` treinam. Notebook 7, §7.3.
     """
 
     def __init__(self, linear: nn.Linear, rank: int = 8, alpha: float = 16):
         super().__init__()
-        if isinstance(linear, LoRALinear):
-            raise LoRAError("Esta camada já tem um adaptador LoRA: aplique o LoRA uma vez só.")
-        if not isinstance(linear, nn.Linear):
-            raise LoRAError(f"LoRALinear envolve uma nn.Linear, mas recebeu {type(linear).__name__}.")
-        if isinstance(rank, bool) or not isinstance(rank, int) or rank <= 0:
-            raise LoRAError(f"rank deve ser um inteiro positivo (ex.: 4, 8, 16), mas é {rank!r}.")
-        if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not alpha > 0:
-            raise LoRAError(f"alpha deve ser um número positivo (ex.: 16), mas é {alpha!r}.")
-        self.linear = linear
-        for param in self.linear.parameters():
-            param.requires_grad = False
-        self.rank = rank
-        self.alpha = alpha
-        self.scaling = alpha / rank
-        self.merged = False
+        check_lora_arguments(linear, rank, alpha)
+        self.linear = linear.requires_grad_(False)
+        self.rank, self.alpha, self.scaling, self.merged = rank, alpha, alpha / rank, False
         weight = linear.weight
         self.lora_A = nn.Parameter(torch.empty(rank, linear.in_features, device=weight.device, dtype=weight.dtype))
         self.lora_B = nn.Parameter(torch.zeros(linear.out_features, rank, device=weight.device, dtype=weight.dtype))
         # A aleatória (como a inicialização padrão de nn.Linear) e B = 0: B @ A = 0 no início.
         nn.init.kaiming_uniform_(self.lora_A, a=math.sqrt(5))
 
-    @property
-    def in_features(self) -> int:
-        return self.linear.in_features
-
-    @property
-    def out_features(self) -> int:
-        return self.linear.out_features
-
     def delta_weight(self) -> torch.Tensor:
         """A correção que o adaptador soma aos pesos: (alpha / rank) * B @ A, forma (saída x entrada)."""
         return (self.lora_B @ self.lora_A) * self.scaling
-
-    @property
-    def weight(self) -> torch.Tensor:
-        """Os pesos que a camada de fato aplica, W + correção (com gradiente para A e B).
-
-        Assim, código que lê `camada.weight` de uma `nn.Linear` (por exemplo, o atalho do
-        último bloco em `features.py`) funciona igual com o adaptador.
-        """
-        return self.linear.weight if self.merged else self.linear.weight + self.delta_weight()
-
-    @property
-    def bias(self):
-        return self.linear.bias
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.merged:  # a correção já está dentro de linear.weight
@@ -131,20 +110,16 @@ class LoRALinear(nn.Module):
         return self.linear(x) + (x @ self.lora_A.T @ self.lora_B.T) * self.scaling
 
     @torch.no_grad()
-    def merge(self) -> "LoRALinear":
-        """Soma B @ A (escalado) aos pesos da linear: a saída é a mesma, com uma multiplicação só."""
-        if not self.merged:
-            self.linear.weight += self.delta_weight()
-            self.merged = True
+    def merge(self, merged: bool = True) -> "LoRALinear":
+        """Soma B @ A (escalado) aos pesos da linear: a mesma saída, com uma multiplicação só.
+        `merge(False)` (ou `unmerge()`) subtrai a correção de volta, para voltar a treinar."""
+        if merged != self.merged:
+            self.linear.weight += self.delta_weight() if merged else -self.delta_weight()
+            self.merged = merged
         return self
 
-    @torch.no_grad()
     def unmerge(self) -> "LoRALinear":
-        """Desfaz `merge` (subtrai a correção), para voltar a treinar o adaptador."""
-        if self.merged:
-            self.linear.weight -= self.delta_weight()
-            self.merged = False
-        return self
+        return self.merge(False)
 
     def extra_repr(self) -> str:
         return f"rank={self.rank}, alpha={self.alpha}, merged={self.merged}"
@@ -156,6 +131,8 @@ def lora_block_indices(blocks, n_layers: int) -> list[int]:
     """Quais blocos recebem LoRA: `"all"`, um inteiro N (os N últimos) ou uma lista de índices.
 
     Devolve os índices ordenados (negativos contam do fim); uma escolha inválida gera `LoRAError`.
+
+    Ensinado no Notebook 7, §7.3.
     """
     if blocks == "all":
         return list(range(n_layers))
@@ -175,11 +152,16 @@ def lora_block_indices(blocks, n_layers: int) -> list[int]:
         if not indices:
             raise LoRAError("A lista de blocos está vazia.")
         return sorted(indices)
-    raise LoRAError(f'blocks deve ser "all", um inteiro (os N últimos blocos) ou uma lista de índices; recebeu {blocks!r}.')
+    raise LoRAError(
+        f'blocks deve ser "all", um inteiro (os N últimos blocos) ou uma lista de índices; recebeu {blocks!r}.'
+    )
 
 
-def _target_paths(targets) -> list[str]:
-    """Nomes como `"W_query"` ou `"ff"` -> caminhos dentro do bloco (`"att.W_query"`, ...)."""
+def lora_target_paths(targets) -> list[str]:
+    """Nomes de `LORA_TARGETS` (`"W_query"`, `"ff"`...) -> caminhos dentro do bloco (`"att.W_query"`...).
+
+    Ensinado no Notebook 7, §7.3.
+    """
     if isinstance(targets, str):
         targets = (targets,)
     unknown = [name for name in targets if name not in LORA_TARGETS]
@@ -189,11 +171,6 @@ def _target_paths(targets) -> list[str]:
     if not paths:
         raise LoRAError("Nenhum alvo escolhido para o LoRA.")
     return list(dict.fromkeys(paths))  # sem repetições, na ordem dada
-
-
-def _replace_submodule(root: nn.Module, path: str, new: nn.Module) -> None:
-    parent_path, _, name = path.rpartition(".")
-    setattr(root.get_submodule(parent_path) if parent_path else root, name, new)
 
 
 def apply_lora(model, rank: int = 8, alpha: float = 16, blocks="all", targets=DEFAULT_TARGETS,
@@ -209,18 +186,21 @@ def apply_lora(model, rank: int = 8, alpha: float = 16, blocks="all", targets=DE
     treinada: troque a cabeça antes, com `add_classification_head`, ou depois — uma cabeça
     criada depois já nasce treinável). Para treinar mais alguma parte (ex.: `final_norm`),
     ligue `requires_grad` nela depois desta função. Devolve os nomes das camadas trocadas.
+
+    Ensinado no Notebook 7, §7.3.
     """
     names = [f"trf_blocks.{index}.{path}"
-             for index in lora_block_indices(blocks, len(model.trf_blocks)) for path in _target_paths(targets)]
+             for index in lora_block_indices(blocks, len(model.trf_blocks)) for path in lora_target_paths(targets)]
     already = [name for name in names if isinstance(model.get_submodule(name), LoRALinear)]
     if already:
         raise LoRAError(f"Estas camadas já têm um adaptador LoRA: {already[:4]}. Aplique o LoRA uma vez só.")
     adapters = {name: LoRALinear(model.get_submodule(name), rank, alpha) for name in names}
     for param in model.parameters():
         param.requires_grad = False
-    for name, adapter in adapters.items():
-        _replace_submodule(model, name, adapter)
-    for module in lora_modules(model).values():  # inclusive de chamadas anteriores
+    for name, adapter in adapters.items():  # "trf_blocks.0.att.W_query": troca W_query dentro de trf_blocks.0.att
+        parent, _, child = name.rpartition(".")
+        setattr(model.get_submodule(parent), child, adapter)
+    for module in _lora_modules(model).values():  # inclusive de chamadas anteriores
         module.lora_A.requires_grad = True
         module.lora_B.requires_grad = True
     if train_head:
@@ -229,14 +209,14 @@ def apply_lora(model, rank: int = 8, alpha: float = 16, blocks="all", targets=DE
     return names
 
 
-def lora_modules(model) -> dict[str, LoRALinear]:
+def _lora_modules(model) -> dict[str, LoRALinear]:
     """Todas as camadas `LoRALinear` do modelo, pelo nome."""
     return {name: module for name, module in model.named_modules() if isinstance(module, LoRALinear)}
 
 
 def count_lora_parameters(model) -> int:
-    """Quantos números os adaptadores têm: soma de rank x (entrada + saída) por camada."""
-    return sum(m.lora_A.numel() + m.lora_B.numel() for m in lora_modules(model).values())
+    """Quantos números os adaptadores têm: soma de rank x (entrada + saída) por camada. Ensinado no Notebook 7, §7.3."""
+    return sum(m.lora_A.numel() + m.lora_B.numel() for m in _lora_modules(model).values())
 
 
 def merge_lora(model):
@@ -244,19 +224,24 @@ def merge_lora(model):
 
     O resultado é de novo um `GPTModel` comum, só com `nn.Linear`: mesmas previsões, custo
     da inferência igual ao do modelo original. Devolve `model`.
+
+    Ensinado no Notebook 7, §7.3.
     """
-    for name, module in lora_modules(model).items():
-        module.merge()
-        _replace_submodule(model, name, module.linear)
+    for name, module in _lora_modules(model).items():
+        parent, _, child = name.rpartition(".")
+        setattr(model.get_submodule(parent), child, module.merge().linear)
     return model
 
 
 # --------------------------------------------------------------------------- salvar e carregar
 
 def lora_state_dict(model, include_head: bool = False) -> dict[str, torch.Tensor]:
-    """Só os tensores dos adaptadores (`...lora_A`, `...lora_B`) e, se pedido, os da cabeça."""
+    """Só os tensores dos adaptadores (`...lora_A`, `...lora_B`) e, se pedido, os da cabeça.
+
+    Ensinado no Notebook 7, §7.3.
+    """
     state = {}
-    for name, module in lora_modules(model).items():
+    for name, module in _lora_modules(model).items():
         if module.merged:
             raise LoRAError(f"{name} já foi fundido (merge): salve o adaptador antes de fundir, ou use unmerge().")
         state[f"{name}.lora_A"] = module.lora_A.detach()
@@ -267,9 +252,12 @@ def lora_state_dict(model, include_head: bool = False) -> dict[str, torch.Tensor
     return state
 
 
-def _describe(model) -> dict:
-    """rank, alpha, blocos e alvos dos adaptadores do modelo (para os metadados)."""
-    modules = lora_modules(model)
+def lora_metadata(model) -> dict:
+    """rank, alpha, blocos e alvos dos adaptadores do modelo (os metadados que `save_lora` grava).
+
+    Ensinado no Notebook 7, §7.3.
+    """
+    modules = _lora_modules(model)
     if not modules:
         raise LoRAError("O modelo não tem adaptadores LoRA: chame apply_lora(model, ...) antes.")
     ranks = sorted({m.rank for m in modules.values()})
@@ -291,25 +279,14 @@ def save_lora(model, path, metadata: dict | None = None, include_head: bool = Tr
     Os metadados (rank, alpha, blocos, alvos e o que você passar em `metadata`) vão junto,
     em JSON. O modelo-base NÃO é salvo: para usar o arquivo, carregue o mesmo modelo-base,
     chame `apply_lora` com os mesmos argumentos e depois `load_lora`. Devolve os metadados.
+
+    Ensinado no Notebook 7, §7.3.
     """
     include_head = include_head and model.out_head.weight is not model.tok_emb.weight  # cabeça amarrada não treina
-    info = {**_describe(model), "include_head": bool(include_head), "user": metadata or {}}
+    info = {**lora_metadata(model), "include_head": bool(include_head), "user": metadata or {}}
     tensors = {name: t.cpu().contiguous() for name, t in lora_state_dict(model, include_head).items()}
     save_file(tensors, os.fspath(path), metadata={_METADATA_KEY: json.dumps(info)})
     return info
-
-
-def _read_adapter_metadata(path) -> dict:
-    if not os.path.isfile(path):
-        raise LoRAError(f"Arquivo de adaptador não encontrado: {path}.")
-    try:
-        with safe_open(os.fspath(path), framework="pt") as handle:
-            raw = (handle.metadata() or {}).get(_METADATA_KEY)
-    except (SafetensorError, OSError) as err:
-        raise LoRAError(f"{path} não é um arquivo safetensors válido ({err}).") from err
-    if raw is None:
-        raise LoRAError(f"{path} não é um adaptador LoRA salvo por save_lora (faltam os metadados do LoRA).")
-    return json.loads(raw)
 
 
 def _apply_lora_hint(info: dict) -> str:
@@ -322,10 +299,12 @@ def load_lora(model, path) -> dict:
 
     Confere nomes, formas, rank e alpha antes de copiar qualquer coisa: um arquivo que não
     combina com o modelo gera `LoRAError` explicando a diferença. Devolve os metadados.
+
+    Ensinado no Notebook 7, §7.3.
     """
-    info = _read_adapter_metadata(path)
+    info = read_metadata(path, _METADATA_KEY, LoRAError, "um adaptador LoRA salvo por save_lora")
     state = load_file(os.fspath(path))
-    modules = lora_modules(model)
+    modules = _lora_modules(model)
     if not modules:
         raise LoRAError(f"O modelo não tem adaptadores LoRA. Antes de load_lora, chame {_apply_lora_hint(info)}.")
     expected = lora_state_dict(model, include_head=info.get("include_head", False))
@@ -340,7 +319,9 @@ def load_lora(model, path) -> dict:
     wrong_shapes = [f"{name}: arquivo {tuple(state[name].shape)} x modelo {tuple(t.shape)}"
                     for name, t in expected.items() if state[name].shape != t.shape]
     if wrong_shapes:
-        raise LoRAError(f"Formas diferentes entre {path} e o modelo (rank ou modelo-base diferente?): {wrong_shapes[:3]}.")
+        raise LoRAError(
+            f"Formas diferentes entre {path} e o modelo (rank ou modelo-base diferente?): {wrong_shapes[:3]}."
+        )
     for name, saved in info["modules"].items():
         if modules[name].alpha != saved["alpha"]:
             raise LoRAError(f"{name}: alpha {modules[name].alpha} no modelo, {saved['alpha']} no arquivo.")

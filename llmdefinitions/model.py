@@ -26,6 +26,8 @@ class MultiHeadAttention(nn.Module):
     """Atenção multicabeça causal: cada token só olha para si e para os anteriores.
 
     Com `causal=False` (ver `remove_causal_mask`), cada token passa a olhar para todos.
+
+    Ensinado no Notebook 2, §2.4.
     """
 
     def __init__(self, d_in: int, d_out: int, num_heads: int, dropout: float, qkv_bias: bool, causal: bool = True):
@@ -60,7 +62,7 @@ class MultiHeadAttention(nn.Module):
 
 
 class FeedForward(nn.Module):
-    """MLP aplicado a cada token: expande 4x, aplica GELU e volta à largura original."""
+    """MLP aplicado a cada token: expande 4x, aplica GELU e volta à largura original. Ensinado no Notebook 2, §2.3."""
 
     def __init__(self, emb_dim: int):
         super().__init__()
@@ -73,7 +75,7 @@ class FeedForward(nn.Module):
 
 
 class TransformerBlock(nn.Module):
-    """Um bloco pré-norma: x + Atenção(Norm(x)), depois x + MLP(Norm(x))."""
+    """Um bloco pré-norma: x + Atenção(Norm(x)), depois x + MLP(Norm(x)). Ensinado no Notebook 2, §2.3."""
 
     def __init__(self, cfg: dict):
         super().__init__()
@@ -95,8 +97,8 @@ class TransformerBlock(nn.Module):
 class GPTModel(nn.Module):
     """O GPT-2: embeddings, uma pilha de blocos transformer, LayerNorm final e saída.
 
-    `cfg` tem as chaves `vocab_size, context_length, emb_dim, n_heads, n_layers,
-    drop_rate, qkv_bias` (veja `llmdefinitions.config`).
+    `cfg`: `vocab_size, context_length, emb_dim, n_heads, n_layers, drop_rate, qkv_bias` (ver `config`).
+    Ensinado no Notebook 2, §2.3.
     """
 
     def __init__(self, cfg: dict):
@@ -119,18 +121,14 @@ class GPTModel(nn.Module):
         """Ids de tokens (lote, tokens) -> vetores de entrada do primeiro bloco."""
         num_tokens = in_idx.shape[1]
         if num_tokens > self.context_length:
-            raise ValueError(
-                f"Sequência com {num_tokens} tokens, mas o modelo aceita no máximo "
-                f"{self.context_length}. Trunque o texto antes."
-            )
+            raise ValueError(f"Sequência com {num_tokens} tokens, mas o modelo aceita no máximo "
+                             f"{self.context_length}. Trunque o texto antes.")
         positions = torch.arange(num_tokens, device=in_idx.device)
         return self.drop_emb(self.tok_emb(in_idx) + self.pos_emb(positions))
 
     def hidden_states(self, in_idx: torch.Tensor) -> torch.Tensor:
-        """Representação de cada token depois do último bloco e de `final_norm`.
-
-        É o que `out_head` recebe: útil como *features* de um classificador clássico.
-        """
+        """Representação de cada token depois do último bloco e de `final_norm`: o que `out_head`
+        recebe, útil como *features* de um classificador clássico (Notebook 3, §3.1)."""
         return self.final_norm(self.trf_blocks(self.embed(in_idx)))
 
     def forward(self, in_idx: torch.Tensor) -> torch.Tensor:
@@ -142,6 +140,8 @@ def tie_weights(model: GPTModel) -> GPTModel:
     """Amarra a saída aos embeddings dos tokens, como no GPT-2: `out_head` usa a matriz de `tok_emb`.
 
     Os dois passam a ser o MESMO tensor (50.257 x 768 números guardados uma vez só). Devolve `model`.
+
+    Ensinado no Notebook 2, §2.2.
     """
     model.out_head.weight = model.tok_emb.weight
     return model
@@ -151,6 +151,8 @@ def remove_causal_mask(model: GPTModel) -> GPTModel:
     """Tira a máscara causal de todos os blocos (no próprio modelo): cada token vê todos os outros.
 
     Os pesos não mudam; só a atenção deixa de esconder os tokens seguintes. Devolve `model`.
+
+    Ensinado no Notebook 7, §7.4.
     """
     for block in model.trf_blocks:
         block.att.causal = False

@@ -24,23 +24,21 @@ SAMPLE_DATA_SOURCE = (
 DEFAULT_DATA = "(não informado: passe `data=describe_data(train_df, val_df, test_df)`)"
 
 
-def _class_counts(df) -> tuple[int, int]:
-    labels = df["Label"].tolist()
-    return sum(1 for y in labels if y in (0, "ham")), sum(1 for y in labels if y in (1, "spam"))
-
-
 def describe_data(train_df, val_df, test_df, sample: bool | None = None) -> str:
     """O parágrafo "Dados" do model card, com as contagens dos conjuntos realmente usados.
 
     `sample`: se os dados são a amostra de demonstração do curso; `None` pergunta ao pacote
     o que `prepare_course_data` leu nesta sessão.
+
+    Ensinado no Notebook 6, §6.5.
     """
     if sample is None:
         from .course import data_mode  # o que prepare_course_data leu nesta sessão: "real" ou "demo"
 
         sample = data_mode() == "demo"
     parts = {"treino": train_df, "validação": val_df, "teste": test_df}
-    ham, spam = (sum(counts) for counts in zip(*(_class_counts(df) for df in parts.values())))
+    labels = [y for df in parts.values() for y in df["Label"].tolist()]  # 0/1 ou "ham"/"spam"
+    ham, spam = sum(y in (0, "ham") for y in labels), sum(y in (1, "spam") for y in labels)
     sizes = " / ".join(f"{format_pt(len(df))} ({name})" for name, df in parts.items())
     return (
         f"{SAMPLE_DATA_SOURCE if sample else REAL_DATA_SOURCE} Usados aqui, depois do balanceamento por "
@@ -62,22 +60,16 @@ DEFAULT_RISKS = (
 )
 
 
-def _bullets(items) -> str:
-    return "\n".join(f"- {item}" for item in items)
-
-
 def write_model_card(path=None, *, model_name: str, approach: str, metrics: dict,
                      training: dict | None = None, data: str = DEFAULT_DATA,
-                     limitations=DEFAULT_LIMITATIONS, risks=DEFAULT_RISKS,
-                     intended_use: str = "Material didático: classificar SMS em inglês como spam ou não spam.",
-                     demo: bool = False) -> str:
-    """Monta o model card; se `path` for dado, também grava o arquivo. Devolve o Markdown."""
+                     limitations=DEFAULT_LIMITATIONS, risks=DEFAULT_RISKS, demo: bool = False,
+                     intended_use: str = "Material didático: classificar SMS em inglês como spam ou não spam.") -> str:
+    """Monta o model card; se `path` for dado, também grava o arquivo. Devolve o Markdown. Notebook 6, §6.5."""
     metric_rows = "\n".join(f"| {name} | {format_pt(value, 2, percent=True)} |" for name, value in metrics.items())
     training_rows = "\n".join(f"- **{k}**: {v}" for k, v in (training or {}).items())
-    warning = (
-        "\n> **ATENÇÃO — modo de demonstração:** modelo de pesos aleatórios; as métricas abaixo "
-        "não representam o classificador real.\n" if demo else ""
-    )
+    limitations, risks = ("\n".join(f"- {item}" for item in items) for items in (limitations, risks))
+    warning = ("\n> **ATENÇÃO — modo de demonstração:** modelo de pesos aleatórios; as métricas abaixo "
+               "não representam o classificador real.\n") if demo else ""
     card = f"""# Model card — {model_name}
 {warning}
 Gerado em {_dt.date.today().isoformat()} pelo pacote `llmdefinitions`.
@@ -100,10 +92,10 @@ Gerado em {_dt.date.today().isoformat()} pelo pacote `llmdefinitions`.
 {metric_rows}
 
 ## Limitações
-{_bullets(limitations)}
+{limitations}
 
 ## Vieses, privacidade e riscos
-{_bullets(risks)}
+{risks}
 """
     if path is not None:
         Path(path).write_text(card, encoding="utf-8")

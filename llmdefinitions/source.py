@@ -19,7 +19,7 @@ _PACKAGE_ROOT = Path(__file__).resolve().parent
 
 @dataclass(frozen=True)
 class SourceCode:
-    """O código-fonte de um objeto, com o arquivo e as linhas de onde veio."""
+    """O código-fonte de um objeto, com o arquivo e as linhas de onde veio. Ensinado no Notebook 1, §1.1."""
 
     name: str
     code: str
@@ -84,6 +84,8 @@ def show_source(obj) -> SourceCode:
     """Devolve o código de uma função, classe ou método; no notebook ele aparece colorido.
 
     Exemplo: `show_source(train_classifier_simple)` ou `show_source(GPTModel.forward)`.
+
+    Ensinado no Notebook 1, §1.1.
     """
     target = inspect.unwrap(obj)
     try:

@@ -24,7 +24,7 @@ __all__ = [
 
 
 def calc_loss_batch(input_batch, target_batch, model, device, token_position: str = "last_real"):
-    """Entropia cruzada de um lote (o que o otimizador minimiza)."""
+    """Entropia cruzada de um lote (o que o otimizador minimiza). Ensinado no Notebook 4, §4.4."""
     input_batch, target_batch = input_batch.to(device), target_batch.to(device)
     logits = classification_logits(model, input_batch, token_position)
     return F.cross_entropy(logits, target_batch)
@@ -36,7 +36,7 @@ def _batches_to_use(data_loader, num_batches):
 
 @torch.no_grad()
 def calc_loss_loader(data_loader, model, device, num_batches=None, token_position: str = "last_real"):
-    """Perda média nos primeiros `num_batches` lotes (todos, se `None`)."""
+    """Perda média nos primeiros `num_batches` lotes (todos, se `None`). Ensinado no Notebook 4, §4.4."""
     num_batches = _batches_to_use(data_loader, num_batches)
     if num_batches == 0:
         return float("nan")
@@ -50,7 +50,7 @@ def calc_loss_loader(data_loader, model, device, num_batches=None, token_positio
 
 @torch.no_grad()
 def calc_accuracy_loader(data_loader, model, device, num_batches=None, token_position: str = "last_real"):
-    """Fração de acertos nos primeiros `num_batches` lotes (todos, se `None`)."""
+    """Fração de acertos nos primeiros `num_batches` lotes (todos, se `None`). Ensinado no Notebook 4, §4.4."""
     num_batches = _batches_to_use(data_loader, num_batches)
     correct, seen = 0, 0
     with eval_mode(model):
@@ -64,7 +64,10 @@ def calc_accuracy_loader(data_loader, model, device, num_batches=None, token_pos
 
 
 def evaluate_model(model, train_loader, val_loader, device, eval_iter, token_position: str = "last_real"):
-    """Perdas de treino e validação estimadas em `eval_iter` lotes, em modo de avaliação."""
+    """Perdas de treino e validação estimadas em `eval_iter` lotes, em modo de avaliação.
+
+    Ensinado no Notebook 4, §4.5.
+    """
     model.eval()
     train_loss = calc_loss_loader(train_loader, model, device, eval_iter, token_position)
     val_loss = calc_loss_loader(val_loader, model, device, eval_iter, token_position)
@@ -81,6 +84,8 @@ def train_classifier_simple(model, train_loader, val_loader, optimizer, device, 
     a acurácia em `eval_iter` lotes. Devolve
     `(train_losses, val_losses, train_accs, val_accs, examples_seen)`.
     (`tokenizer` é aceito para manter a assinatura da aula; não é usado.)
+
+    Ensinado no Notebook 4, §4.5 e no Notebook 5, §5.4.
     """
     train_losses, val_losses, train_accs, val_accs = [], [], [], []
     examples_seen, step = 0, -1
@@ -96,7 +101,8 @@ def train_classifier_simple(model, train_loader, val_loader, optimizer, device, 
             step += 1
             bar.update(1)
             if step % eval_freq == 0:
-                train_loss, val_loss = evaluate_model(model, train_loader, val_loader, device, eval_iter, token_position)
+                train_loss, val_loss = evaluate_model(model, train_loader, val_loader, device, eval_iter,
+                                                      token_position)
                 train_losses.append(train_loss)
                 val_losses.append(val_loss)
                 bar.write(f"Ep {epoch + 1} (Step {step:06d}): Train loss {train_loss:.3f}, "
@@ -135,6 +141,8 @@ def plot_values(epochs_seen, examples_seen, train_values, val_values, label: str
 
     Num notebook, a figura aparece na hora (não precisa de `%matplotlib inline`). Fora dele,
     ou com `show=False`, devolve a `Figure` do matplotlib (salve com `fig.savefig(...)`).
+
+    Ensinado no Notebook 4, §4.6.
     """
     name = _LABELS_PT.get(label, label)
     fig = Figure(figsize=(6, 3.5))

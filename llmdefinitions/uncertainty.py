@@ -30,6 +30,8 @@ def format_pt(value, decimals: int = 1, percent: bool = False, scientific: bool 
     `"4,7e-07"`. Inteiros saem sem casas decimais (a menos que `percent`); `None` e NaN saem
     como `"—"`; textos passam sem mudança; um tensor de um elemento vira o seu número. Com uma
     `Series` ou um `DataFrame` do pandas, formata cada valor (para mostrar tabelas).
+
+    Ensinado no Notebook 1, §1.3.
     """
     if hasattr(value, "columns"):  # DataFrame: coluna a coluna
         return value.apply(lambda column: column.map(lambda v: format_pt(v, decimals, percent, scientific)))
@@ -55,23 +57,21 @@ def format_pt(value, decimals: int = 1, percent: bool = False, scientific: bool 
     return text + ("%" if percent else "")
 
 
-def _z_value(confidence: float) -> float:
-    if not 0 < confidence < 1:
-        raise ValueError(f"confidence deve estar entre 0 e 1 (ex.: 0.95), mas é {confidence!r}.")
-    return NormalDist().inv_cdf(0.5 + confidence / 2)  # 0.95 -> 1,96
-
-
 def wilson_interval(successes: int, n: int, confidence: float = 0.95) -> tuple[float, float]:
     """Intervalo de Wilson `(mínimo, máximo)` para a proporção `successes / n`.
 
     Ex.: 8 acertos em 10 -> (0,490; 0,943): com tão poucos exemplos, a acurácia verdadeira
     pode estar em qualquer lugar entre 49% e 94%.
+
+    Ensinado no Notebook 7, §7.2.
     """
     if isinstance(n, bool) or int(n) != n or n <= 0:
         raise ValueError(f"n (número de exemplos) deve ser um inteiro positivo, mas é {n!r}.")
     if isinstance(successes, bool) or int(successes) != successes or not 0 <= successes <= n:
         raise ValueError(f"successes (acertos) deve ser um inteiro entre 0 e n={n}, mas é {successes!r}.")
-    z = _z_value(confidence)
+    if not 0 < confidence < 1:
+        raise ValueError(f"confidence deve estar entre 0 e 1 (ex.: 0.95), mas é {confidence!r}.")
+    z = NormalDist().inv_cdf(0.5 + confidence / 2)  # 0.95 -> 1,96
     p = successes / n
     denominator = 1 + z**2 / n
     center = (p + z**2 / (2 * n)) / denominator
@@ -86,6 +86,8 @@ def format_accuracy_with_interval(accuracy: float, n: int, confidence: float = 0
 
     `accuracy` é a fração de acertos (entre 0 e 1) medida em `n` exemplos; os acertos são
     `accuracy x n`, que precisa dar (quase) um número inteiro.
+
+    Ensinado no Notebook 7, §7.2.
     """
     if not 0 <= accuracy <= 1:
         raise ValueError(f"accuracy deve ser uma fração entre 0 e 1 (ex.: 0.923), mas é {accuracy!r}.")

@@ -10,7 +10,7 @@ from torch import nn
 from llmdefinitions import GPTModel, add_classification_head, count_parameters, gpt2_config, save_classifier
 from llmdefinitions.classifier import classification_logits
 from llmdefinitions.lora import (
-    LoRAError, LoRALinear, apply_lora, count_lora_parameters, load_lora, lora_parameter_count, lora_state_dict,
+    LoRAError, LoRALinear, apply_lora, count_lora_parameters, load_lora, lora_parameters_per_layer, lora_state_dict,
     merge_lora, save_lora,
 )
 
@@ -79,7 +79,7 @@ def test_parameter_count_formula():
     model = _classifier()
     apply_lora(model, rank=4, blocks="all", targets=("W_key", "ff"))
     d = CFG["emb_dim"]
-    per_block = lora_parameter_count(d, d, 4) + lora_parameter_count(d, 4 * d, 4) + lora_parameter_count(4 * d, d, 4)
+    per_block = lora_parameters_per_layer(d, d, 4) + lora_parameters_per_layer(d, 4 * d, 4) + lora_parameters_per_layer(4 * d, d, 4)
     assert count_lora_parameters(model) == 3 * per_block == 3 * 4 * (2 * d + 5 * d + 5 * d)
     head = sum(p.numel() for p in model.out_head.parameters())
     assert count_parameters(model).trainable == count_lora_parameters(model) + head
