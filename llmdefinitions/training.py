@@ -30,14 +30,10 @@ def calc_loss_batch(input_batch, target_batch, model, device, token_position: st
     return F.cross_entropy(logits, target_batch)
 
 
-def _batches_to_use(data_loader, num_batches):
-    return len(data_loader) if num_batches is None else min(num_batches, len(data_loader))
-
-
 @torch.no_grad()
 def calc_loss_loader(data_loader, model, device, num_batches=None, token_position: str = "last_real"):
     """Perda média nos primeiros `num_batches` lotes (todos, se `None`). Ensinado no Notebook 4, §4.4."""
-    num_batches = _batches_to_use(data_loader, num_batches)
+    num_batches = len(data_loader) if num_batches is None else min(num_batches, len(data_loader))
     if num_batches == 0:
         return float("nan")
     total = 0.0
@@ -51,7 +47,7 @@ def calc_loss_loader(data_loader, model, device, num_batches=None, token_positio
 @torch.no_grad()
 def calc_accuracy_loader(data_loader, model, device, num_batches=None, token_position: str = "last_real"):
     """Fração de acertos nos primeiros `num_batches` lotes (todos, se `None`). Ensinado no Notebook 4, §4.4."""
-    num_batches = _batches_to_use(data_loader, num_batches)
+    num_batches = len(data_loader) if num_batches is None else min(num_batches, len(data_loader))
     correct, seen = 0, 0
     with eval_mode(model):
         for i, (input_batch, target_batch) in enumerate(data_loader):
@@ -120,8 +116,8 @@ def train_classifier_simple(model, train_loader, val_loader, optimizer, device, 
 _LABELS_PT = {"loss": "Perda", "accuracy": "Acurácia"}
 
 
-def _display_in_notebook(fig) -> bool:
-    """Mostra a figura como imagem PNG se estivermos num notebook; diz se mostrou."""
+def show_figure(fig) -> bool:
+    """Mostra a figura como imagem PNG se estivermos num notebook; diz se mostrou. Notebook 4, §4.6."""
     try:
         from IPython import get_ipython
         from IPython.display import Image, display
@@ -158,6 +154,6 @@ def plot_values(epochs_seen, examples_seen, train_values, val_values, label: str
     if title:
         fig.suptitle(title)
     fig.tight_layout()
-    if show and _display_in_notebook(fig):
+    if show and show_figure(fig):
         return None
     return fig

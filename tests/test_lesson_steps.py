@@ -50,11 +50,10 @@ CODE_STEPS: dict[str, list[str]] = {
         "text_2_aula = text_2 + \" Answer with 'yes' or 'no'.\"",
     ],
     "03_abordagem1_embeddings": [
-        "show_source(GPTModel.hidden_states)", "show_source(extract_features)", "show_source(features._pool)",
+        "show_source(GPTModel.hidden_states)", "show_source(extract_features)", "show_source(same_length_groups)",
         'extract_features(model, train_dataset, device, token_position="last_real")', "RandomForestClassifier(random_state=123",
         "clf.score(X_test, y_test)", 'token_position="mean"', "LogisticRegression(", "max_length=posicao + 1",
         "n_arvores = 5", "fracao = 0.05", "TfidfVectorizer()",
-        "show_source(features._as_dataset)", "show_source(features.eval_mode)", "show_source(features._store_rows)",
     ],
     "04_abordagem2_cabeca": [
         "for param in model.parameters():\n    param.requires_grad = False",
@@ -68,7 +67,7 @@ CODE_STEPS: dict[str, list[str]] = {
         "show_source(calc_accuracy_loader)", "show_source(train_classifier_simple)", "torch.optim.AdamW(",
         "weight_decay=0.1", "taxas_testadas = [5e-5, 1e-3]", 'Path("data/abordagem2_taxa.json").write_text(',
         "plot_values(", "texto[:1]", "lr_experimento = 1e-2",
-        "show_source(plot_values)", "show_source(eval_mode)", "show_source(_kept_tokens)", "show_source(_store_rows)",
+        "show_source(plot_values)", "show_source(eval_mode)",
     ],
     "05_abordagem3_ultimo_bloco": [
         "for param in model.parameters():\n    param.requires_grad = False",
@@ -91,7 +90,7 @@ CODE_STEPS: dict[str, list[str]] = {
         "def vetores_com_padding(", 'paddings = {"sem padding": None', "tabela_padding = pd.DataFrame(",
         '"previsões que mudaram"', "tamanho_experimento = 40", "n_blocos = 2",
         "precompute_frozen_outputs(modelo_exp, ds, device, n_trainable_blocks=n_blocos)", "show_source(save_classifier)",
-        "show_source(_last_block_at_last_token)", "show_source(_attention_reordered)", "torch.allclose(",
+        "show_source(last_block_at_last_token)", "show_source(_attention_reordered)", "torch.allclose(",
         "show_source(predict)", "show_source(confusion_table)", "show_source(report)", "show_source(misclassified)",
     ],
     "06_comparacao": [
