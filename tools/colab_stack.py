@@ -50,7 +50,7 @@ PACKAGE_TESTS = [
     "tests/test_model.py",
     "tests/test_data.py",
     "tests/test_pipeline.py",
-    "tests/test_frozen_reuse.py",
+    "tests/test_features.py",
     "tests/test_lora.py",
     "tests/test_source.py",
     "tests/test_uncertainty.py",

@@ -28,8 +28,9 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 
 # Os testes do pacote (rápidos) e um notebook no caminho completo do código.
 PACKAGE_TESTS = [
-    "tests/test_model.py", "tests/test_data.py", "tests/test_pipeline.py", "tests/test_frozen_reuse.py",
-    "tests/test_source.py", "tests/test_offline.py", "tests/test_course_tools.py",
+    "tests/test_model.py", "tests/test_data.py", "tests/test_pipeline.py", "tests/test_features.py",
+    "tests/test_source.py", "tests/test_offline.py", "tests/test_checkpoint.py", "tests/test_course.py",
+    "tests/test_memory.py", "tests/test_model_card.py",
 ]
 NOTEBOOK_TEST = ["tests/test_notebooks.py", "-k", "test_notebook_runs_on_full_code_path and 04_abordagem2"]
 

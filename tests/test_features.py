@@ -1,4 +1,4 @@
-"""`frozen_reuse`: uma passada congelada serve às três abordagens, com os mesmos números."""
+"""`features`: uma passada congelada serve às três abordagens e às linhas do laboratório, com os mesmos números."""
 
 from __future__ import annotations
 
@@ -7,8 +7,16 @@ import pandas as pd
 import pytest
 import torch
 
-from llmdefinitions import GPTModel, SpamDataset, extract_features, gpt2_config, precompute_frozen_outputs
-from llmdefinitions import advance_frozen_outputs, features_from_frozen
+from llmdefinitions import (
+    GPTModel,
+    SpamDataset,
+    advance_frozen_outputs,
+    extract_features,
+    features_from_frozen,
+    gpt2_config,
+    precompute_frozen_outputs,
+)
+from llmdefinitions.features import FrozenCache, FrozenKey, eval_mode, token_view
 
 TEXTS = [
     "Ok lar... Joking wif u oni...",
@@ -104,3 +112,32 @@ def test_frozen_pass_sees_each_distinct_text_once_without_padding(model, tokeniz
         for ids, stored in zip(dataset.encoded_texts, frozen.hidden):
             alone = model.trf_blocks[:-1](model.embed(torch.tensor([ids])))[0]
             torch.testing.assert_close(stored, alone, atol=1e-5, rtol=1e-5)
+
+
+def test_eval_mode_restores_the_previous_mode(model):
+    model.train()
+    with eval_mode(model):
+        assert not model.training
+    assert model.training
+    model.eval()
+
+
+def test_token_view_first_real_and_padded(dataset):
+    first, real, padded = (token_view(dataset, v) for v in [("first",), ("real", 3), ("padded", 6)])
+    assert all(len(ids) == 1 for ids in first.encoded_texts)
+    assert all(ids == full[:3] for ids, full in zip(real.encoded_texts, dataset.encoded_texts))
+    assert all(len(ids) == 6 for ids in padded.encoded_texts) and padded.max_length == 6
+    assert len(dataset.encoded_texts[1]) > 3  # o original não muda: token_view devolve uma cópia
+
+
+def test_frozen_cache_advances_from_the_longer_pass(model, dataset):
+    cache, datasets, view = FrozenCache(batch_size=2), {"train": dataset}, ("real", 64)
+    cache.get(FrozenKey(("tiny",), view, 2), model, datasets, "cpu")
+    short = cache.get(FrozenKey(("tiny",), view, 0), model, datasets, "cpu")
+    assert (cache.frozen_passes, cache.advances) == (1, 1)
+    assert cache.get(FrozenKey(("tiny",), view, 0), model, datasets, "cpu") is short  # guardada
+    _assert_same(short["train"], precompute_frozen_outputs(model, token_view(dataset, view), "cpu", 0))
+    derived = cache.derived(FrozenKey(("tiny",), view, 0, derived="média"), lambda: {"train": short["train"]})
+    assert derived["train"] is short["train"] and len(cache.keys()) == 3
+    cache.drop(lambda key: key.model == ("tiny",) and key.view == view)
+    assert cache.keys() == []
