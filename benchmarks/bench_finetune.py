@@ -296,7 +296,7 @@ class FlopCounter:
 
     def count_tail_attention(self, module) -> None:
         """Na `TrainableTail`, K e V do último bloco não passam por `nn.Linear`: a conta foi
-        reordenada (veja `_last_block_at_last_token`). Contamos à mão os produtos que os
+        reordenada (veja `classifier.last_block_at_last_token`). Contamos à mão os produtos que os
         substituem: W_kᵀq e W_v(Σ a_t h_t) (2·dim² cada, por texto) e os dois produtos por
         token e cabeça (2·cabeças·tokens·dim cada). Ficam na mesma fase do resto."""
         if not isinstance(module, TrainableTail) or len(module.blocks) == 0:

@@ -51,7 +51,8 @@ CODE_STEPS: dict[str, list[str]] = {
     ],
     "03_abordagem1_embeddings": [
         "show_source(GPTModel.hidden_states)", "show_source(extract_features)", "show_source(same_length_groups)",
-        'extract_features(model, train_dataset, device, token_position="last_real")', "RandomForestClassifier(random_state=123",
+        'extract_features(model, train_dataset, device, token_position="last_real")',
+        "RandomForestClassifier(random_state=123",
         "clf.score(X_test, y_test)", 'token_position="mean"', "LogisticRegression(", "max_length=posicao + 1",
         "n_arvores = 5", "fracao = 0.05", "TfidfVectorizer()",
     ],
@@ -89,7 +90,8 @@ CODE_STEPS: dict[str, list[str]] = {
         'torch.load("review_classifier.pth", weights_only=True)', "save_classifier(", "load_classifier(",
         "def vetores_com_padding(", 'paddings = {"sem padding": None', "tabela_padding = pd.DataFrame(",
         '"previsões que mudaram"', "tamanho_experimento = 40", "n_blocos = 2",
-        "precompute_frozen_outputs(modelo_exp, ds, device, n_trainable_blocks=n_blocos)", "show_source(save_classifier)",
+        "precompute_frozen_outputs(modelo_exp, ds, device, n_trainable_blocks=n_blocos)",
+        "show_source(save_classifier)",
         "show_source(last_block_at_last_token)", "show_source(_attention_reordered)", "torch.allclose(",
         "show_source(predict)", "show_source(confusion_table)", "show_source(report)", "show_source(misclassified)",
     ],
@@ -103,7 +105,8 @@ CODE_STEPS: dict[str, list[str]] = {
     ],
     "07_laboratorio": [
         "show_source(ExperimentLab.run)", "show_source(LoRALinear)", "run_experiments(linhas, lab=lab)",
-        "merge_lora(", "save_lora(", "RODAR_LINHAS_LENTAS = False", 'if ARQUIVO is None and "google.colab" in sys.modules',
+        "merge_lora(", "save_lora(", "RODAR_LINHAS_LENTAS = False",
+        'if ARQUIVO is None and "google.colab" in sys.modules',
         "files.upload()", "load_text_classification_file(", "format_accuracy_with_interval(",
         "show_source(run_experiments)", "show_source(apply_lora)", "show_source(merge_lora)", "show_source(save_lora)",
         "show_source(wilson_interval)", "show_source(format_accuracy_with_interval)",
@@ -119,7 +122,8 @@ PROSE_STEPS: dict[str, list[str]] = {
     ],
     "02_gpt2_pretreinado": [
         "**Tempo estimado:**", "548 MB", "A máscara causal à vista", "Raschka, cap. 6", "### Experimente",
-        "## Autoavaliação", "<details><summary>Resposta</summary>", "No **modo de\ndemonstração** não dá para observar isso",
+        "## Autoavaliação", "<details><summary>Resposta</summary>",
+        "No **modo de\ndemonstração** não dá para observar isso",
         "A aula usa uma variação",
     ],
     "03_abordagem1_embeddings": [

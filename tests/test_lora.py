@@ -10,9 +10,17 @@ from torch import nn
 from llmdefinitions import GPTModel, add_classification_head, count_parameters, gpt2_config, save_classifier
 from llmdefinitions.classifier import classification_logits
 from llmdefinitions.lora import (
-    LoRAError, LoRALinear, apply_lora, count_lora_parameters, load_lora, lora_parameters_per_layer, lora_state_dict,
-    merge_lora, save_lora,
+    LoRAError,
+    LoRALinear,
+    apply_lora,
+    count_lora_parameters,
+    load_lora,
+    lora_parameters_per_layer,
+    lora_state_dict,
+    merge_lora,
+    save_lora,
 )
+from llmdefinitions.model import tie_weights
 
 CFG = {**gpt2_config("gpt2-small (124M)"), "vocab_size": 101, "emb_dim": 32, "n_heads": 4, "n_layers": 3,
        "context_length": 32}
@@ -79,7 +87,7 @@ def test_parameter_count_formula():
     model = _classifier()
     apply_lora(model, rank=4, blocks="all", targets=("W_key", "ff"))
     d = CFG["emb_dim"]
-    per_block = lora_parameters_per_layer(d, d, 4) + lora_parameters_per_layer(d, 4 * d, 4) + lora_parameters_per_layer(4 * d, d, 4)
+    per_block = sum(lora_parameters_per_layer(i, o, 4) for i, o in [(d, d), (d, 4 * d), (4 * d, d)])
     assert count_lora_parameters(model) == 3 * per_block == 3 * 4 * (2 * d + 5 * d + 5 * d)
     head = sum(p.numel() for p in model.out_head.parameters())
     assert count_parameters(model).trainable == count_lora_parameters(model) + head
@@ -232,8 +240,7 @@ def test_lora_blocks_work_in_the_trainable_tail(tokenizer):
 
 def test_tied_language_model_head_is_not_saved(tmp_path):
     torch.manual_seed(0)
-    model = GPTModel(CFG)
-    model.out_head.weight = model.tok_emb.weight  # como no GPT-2 original
+    model = tie_weights(GPTModel(CFG))  # como no GPT-2 original
     apply_lora(model, rank=2, blocks=1, targets="W_query", train_head=False)
     info = save_lora(model, tmp_path / "lm.safetensors")
     with safe_open(tmp_path / "lm.safetensors", framework="pt") as handle:

@@ -31,6 +31,7 @@ from llmdefinitions import (
     report,
     train_classifier_simple,
 )
+from llmdefinitions.model import tie_weights
 
 TINY = {**gpt2_config(), "emb_dim": 32, "n_heads": 4, "n_layers": 3, "context_length": 256}
 
@@ -87,8 +88,7 @@ def test_last_position_depends_on_padding(tokenizer):
 # ----------------------------------------------------------------------------- abordagens
 
 def test_trainable_parameter_counts_gpt2_small():
-    model = GPTModel(gpt2_config("gpt2-small (124M)"))
-    model.out_head.weight = model.tok_emb.weight
+    model = tie_weights(GPTModel(gpt2_config("gpt2-small (124M)")))
     assert count_parameters(model) == (124_439_808, 124_439_808)
     prepare_head_only(model)
     head_only = count_parameters(model)
@@ -126,7 +126,7 @@ class WrappedLinear(torch.nn.Linear):
 @pytest.mark.parametrize("qkv_bias, wrapped", [(True, False), (False, False), (True, True)])
 def test_tail_gradients_equal_full_model(tokenizer, qkv_bias, wrapped):
     """Treinar a cauda é treinar o modelo: mesma perda e mesmos gradientes em todo parâmetro
-    treinável, embora a cauda nunca calcule K e V do último bloco (veja `_last_block_at_last_token`)."""
+    treinável, embora a cauda nunca calcule K e V do último bloco (veja `last_block_at_last_token`)."""
     frame = synthetic_frame(n=12)
     model = prepare_last_block(tiny_model(qkv_bias=qkv_bias))
     if wrapped:
@@ -137,7 +137,8 @@ def test_tail_gradients_equal_full_model(tokenizer, qkv_bias, wrapped):
             copy.load_state_dict(layer.state_dict())
             setattr(att, name, copy)
     params = [p for p in model.parameters() if p.requires_grad]
-    full_inputs, labels = next(iter(create_dataloaders(frame, frame, frame, tokenizer, batch_size=12, padding="fixed")[2]))
+    loaders = create_dataloaders(frame, frame, frame, tokenizer, batch_size=12, padding="fixed")
+    full_inputs, labels = next(iter(loaders[2]))
     frozen = precompute_frozen_outputs(model, SpamDataset(frame, tokenizer, pad=False), "cpu")
     tail_inputs, tail_labels = next(iter(frozen_outputs_loader(frozen, batch_size=12)))
     assert tail_labels.tolist() == labels.tolist()
@@ -159,7 +160,8 @@ def test_short_training_gives_same_losses_cached_or_not(tokenizer):
         train_loader, val_loader, _ = create_dataloaders(frame, frame.iloc[:16], frame, tokenizer, batch_size=8)
         if name == "cached":
             train_set, val_set = train_loader.dataset, val_loader.dataset
-            train_loader = frozen_outputs_loader(precompute_frozen_outputs(model, train_set, "cpu"), 8, shuffle=True, drop_last=True)
+            train_loader = frozen_outputs_loader(precompute_frozen_outputs(model, train_set, "cpu"), 8, shuffle=True,
+                                                 drop_last=True)
             val_loader = frozen_outputs_loader(precompute_frozen_outputs(model, val_set, "cpu"), 8)
             trained = TrainableTail(model)
         else:
@@ -187,7 +189,8 @@ def test_training_learns_a_separable_task(tokenizer):
     loader = frozen_outputs_loader(frozen, 8, shuffle=True, drop_last=True)
     before = calc_loss_loader(test_loader, model, "cpu")
     optimizer = torch.optim.AdamW(model.parameters(), lr=5e-2)
-    losses, *_ = train_classifier_simple(TrainableTail(model, 0), loader, loader, optimizer, "cpu", 10, 10, 2, progress=False)
+    losses, *_ = train_classifier_simple(TrainableTail(model, 0), loader, loader, optimizer, "cpu", 10, 10, 2,
+                                         progress=False)
     assert calc_loss_loader(test_loader, model, "cpu") < before
     assert calc_accuracy_loader(test_loader, model, "cpu") == 1.0
     y_true, y_pred = predict(model, test_loader, "cpu")
@@ -237,7 +240,8 @@ def test_classify_review_handles_long_empty_and_padding(tokenizer):
     with pytest.raises(ValueError, match="vazio"):
         classify_review("   ", model, tokenizer, "cpu")
     text = "call now to claim"
-    assert classify_review(text, model, tokenizer, "cpu") == classify_review(text, model, tokenizer, "cpu", max_length=120)
+    assert classify_review(text, model, tokenizer, "cpu") == classify_review(text, model, tokenizer, "cpu",
+                                                                             max_length=120)
 
 
 def test_plot_values_has_portuguese_labels():
