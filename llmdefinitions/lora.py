@@ -200,7 +200,7 @@ def apply_lora(model, rank: int = 8, alpha: float = 16, blocks="all", targets=DE
     for name, adapter in adapters.items():  # "trf_blocks.0.att.W_query": troca W_query dentro de trf_blocks.0.att
         parent, _, child = name.rpartition(".")
         setattr(model.get_submodule(parent), child, adapter)
-    for module in _lora_modules(model).values():  # inclusive de chamadas anteriores
+    for module in lora_modules(model).values():  # inclusive de chamadas anteriores
         module.lora_A.requires_grad = True
         module.lora_B.requires_grad = True
     if train_head:
@@ -209,14 +209,14 @@ def apply_lora(model, rank: int = 8, alpha: float = 16, blocks="all", targets=DE
     return names
 
 
-def _lora_modules(model) -> dict[str, LoRALinear]:
-    """Todas as camadas `LoRALinear` do modelo, pelo nome."""
+def lora_modules(model) -> dict[str, LoRALinear]:
+    """Todas as camadas `LoRALinear` do modelo, pelo nome. Ensinado no Notebook 7, §7.3."""
     return {name: module for name, module in model.named_modules() if isinstance(module, LoRALinear)}
 
 
 def count_lora_parameters(model) -> int:
     """Quantos números os adaptadores têm: soma de rank x (entrada + saída) por camada. Ensinado no Notebook 7, §7.3."""
-    return sum(m.lora_A.numel() + m.lora_B.numel() for m in _lora_modules(model).values())
+    return sum(m.lora_A.numel() + m.lora_B.numel() for m in lora_modules(model).values())
 
 
 def merge_lora(model):
@@ -227,7 +227,7 @@ def merge_lora(model):
 
     Ensinado no Notebook 7, §7.3.
     """
-    for name, module in _lora_modules(model).items():
+    for name, module in lora_modules(model).items():
         parent, _, child = name.rpartition(".")
         setattr(model.get_submodule(parent), child, module.merge().linear)
     return model
@@ -241,7 +241,7 @@ def lora_state_dict(model, include_head: bool = False) -> dict[str, torch.Tensor
     Ensinado no Notebook 7, §7.3.
     """
     state = {}
-    for name, module in _lora_modules(model).items():
+    for name, module in lora_modules(model).items():
         if module.merged:
             raise LoRAError(f"{name} já foi fundido (merge): salve o adaptador antes de fundir, ou use unmerge().")
         state[f"{name}.lora_A"] = module.lora_A.detach()
@@ -257,7 +257,7 @@ def lora_metadata(model) -> dict:
 
     Ensinado no Notebook 7, §7.3.
     """
-    modules = _lora_modules(model)
+    modules = lora_modules(model)
     if not modules:
         raise LoRAError("O modelo não tem adaptadores LoRA: chame apply_lora(model, ...) antes.")
     ranks = sorted({m.rank for m in modules.values()})
@@ -304,7 +304,7 @@ def load_lora(model, path) -> dict:
     """
     info = read_metadata(path, _METADATA_KEY, LoRAError, "um adaptador LoRA salvo por save_lora")
     state = load_file(os.fspath(path))
-    modules = _lora_modules(model)
+    modules = lora_modules(model)
     if not modules:
         raise LoRAError(f"O modelo não tem adaptadores LoRA. Antes de load_lora, chame {_apply_lora_hint(info)}.")
     expected = lora_state_dict(model, include_head=info.get("include_head", False))
