@@ -33,3 +33,23 @@ def test_lora_memory_estimate_only_adapters_carry_optimizer_state():
     assert estimate_lora_memory(7e9, lora, weight_bits=4).gb() < 3.6 < estimate_finetune_memory(7e9).gb() / 30
     with pytest.raises(ValueError, match="lora_params"):
         estimate_lora_memory(100, 0)
+
+
+def test_peak_memory_sees_what_the_block_allocates():
+    """`PeakMemory` (usada em cada linha do laboratório) desconta o que já estava ocupado antes do bloco."""
+    import torch
+
+    from llmdefinitions.memory import PeakMemory
+
+    with PeakMemory("cpu") as memory:
+        big = torch.ones(64 * 2**20)  # 256 MiB, ainda vivo na saída do bloco
+    assert big.numel() and 200 < memory.peak_mb < 2000
+
+
+def test_peak_rss_is_the_peak_of_the_whole_process():
+    """`peak_rss_mb` (a medida dos benchmarks) nunca fica abaixo da memória residente atual."""
+    import psutil
+
+    from llmdefinitions.memory import peak_rss_mb
+
+    assert peak_rss_mb() >= 0.99 * psutil.Process().memory_info().rss / 2**20 > 0
