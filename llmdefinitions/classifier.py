@@ -5,6 +5,10 @@
   treinamos só ela.
 - Abordagem 3 (`prepare_last_block`): treinamos também o último bloco transformer e a
   LayerNorm final.
+
+Depois, o que lê as saídas do modelo para classificar: `classification_logits` (em qual das
+`TOKEN_POSITIONS` ler), `FullModelClassifier` (o modelo inteiro a cada passo) e as caudas que
+terminam a conta sobre saídas congeladas guardadas (`TrainableTail`, `MeanTail`, `PooledHead`).
 """
 
 from __future__ import annotations
