@@ -151,8 +151,25 @@ def test_naive_can_be_reused_from_a_previous_json(tiny_results, spam_zip, tmp_pa
     assert check["train_loss_max_abs_diff"] < 1e-4
     assert "reaproveitado" in stdout
 
-    command = [sys.executable, str(SCRIPT), "--tiny", "--batch-size", "4", "--paths", "ours", "--naive-from", str(saved),
-               "--data-dir", str(tmp_path / "data"), "--spam-zip", str(spam_zip),
+    command = [sys.executable, str(SCRIPT), "--tiny", "--batch-size", "4", "--paths", "ours",
+               "--naive-from", str(saved), "--data-dir", str(tmp_path / "data"), "--spam-zip", str(spam_zip),
                "--limit-train", "64", "--limit-val", "16", "--limit-test", "32"]
     completed = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True, timeout=300)
     assert completed.returncode != 0 and "batch_size" in completed.stderr
+
+
+def test_lab_benchmark_runs_with_the_shared_helpers(spam_zip, tmp_path):
+    """bench_lab.py (notebook 7) pelo mesmo common.py: modelo de partida, dados, máquina e JSON."""
+    json_path = tmp_path / "lab.json"
+    command = [sys.executable, str(SCRIPT.parent / "bench_lab.py"), "--tiny", "--epochs", "1", "--threads", "1",
+               "--only", "só a cabeça,primeiro token", "--data-dir", str(tmp_path / "data"),
+               "--spam-zip", str(spam_zip), "--json", str(json_path)]
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    completed = subprocess.run(command, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
+    results = json.loads(json_path.read_text(encoding="utf-8"))
+    assert results["partial"] is False and "aleatórios" in results["weights"]
+    assert [row["name"] for row in results["table"]] == ["primeiro token", "só a cabeça"]
+    assert all(0 <= row["test_acc"] <= 1 for row in results["table"])
+    assert _positive(results["peak_rss_mb"]) and results["frozen_passes"] == 2
+    assert {"threads", "cpu_count", "torch", "date", "load_average_end"} <= set(results["machine"])
