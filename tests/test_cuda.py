@@ -11,10 +11,23 @@ import pytest
 import torch
 
 from llmdefinitions import (
-    GPTModel, TrainableTail, calc_accuracy_loader, classification_logits, classify_review,
-    create_dataloaders, extract_features, frozen_outputs_loader, generate_text_simple, get_device,
-    gpt2_config, load_classifier, precompute_frozen_outputs, predict, prepare_last_block,
-    save_classifier, train_classifier_simple,
+    GPTModel,
+    TrainableTail,
+    calc_accuracy_loader,
+    classification_logits,
+    classify_review,
+    create_dataloaders,
+    extract_features,
+    frozen_outputs_loader,
+    generate_text_simple,
+    get_device,
+    gpt2_config,
+    load_classifier,
+    precompute_frozen_outputs,
+    predict,
+    prepare_last_block,
+    save_classifier,
+    train_classifier_simple,
 )
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="sem GPU CUDA")

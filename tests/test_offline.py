@@ -18,7 +18,8 @@ LIBRARY_NOISE = ("Retrying", "Traceback", "Warning", "warn", "thrown while reque
 
 def _load_quietly(**kwargs):
     out, err = io.StringIO(), io.StringIO()
-    with warnings.catch_warnings(record=True) as caught, contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+    quiet = contextlib.redirect_stdout(out), contextlib.redirect_stderr(err)
+    with warnings.catch_warnings(record=True) as caught, quiet[0], quiet[1]:
         warnings.simplefilter("always")
         start = time.perf_counter()
         result = load_course_model(**kwargs)
@@ -71,7 +72,8 @@ def test_demo_banner_is_short_and_lists_the_demo_model(tmp_path, monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     _, _, out, _, _ = _load_quietly(models_dir=tmp_path)
     lines = [line for line in out.splitlines() if line.startswith("!! ")]
-    assert [line.split(":")[0] for line in lines] == ["!! MODO DE DEMONSTRAÇÃO", "!! Motivo", "!! Para usar o GPT-2 real", "!! Detalhes"]
+    expected = ["!! MODO DE DEMONSTRAÇÃO", "!! Motivo", "!! Para usar o GPT-2 real", "!! Detalhes"]
+    assert [line.split(":")[0] for line in lines] == expected
     assert describe_config(DEMO_CONFIG) in out
 
 

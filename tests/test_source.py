@@ -8,8 +8,7 @@ import sys
 
 import pytest
 
-from llmdefinitions import GPTModel, show_source, train_classifier_simple
-from llmdefinitions import training
+from llmdefinitions import GPTModel, show_source, train_classifier_simple, training
 
 
 def test_function_source_is_the_real_code_with_its_location():
