@@ -1,0 +1,160 @@
+"""O DistilBERT da aula (llmdefinitions/encoder.py): o caminho real de carga, as features e o modo de demonstração.
+
+Sem internet: o "DistilBERT real" é um `DistilBertForMaskedLM` aleatório e pequeno, salvo com `save_pretrained`
+numa pasta no layout do Hugging Face (a mesma classe e os mesmos arquivos do `distilbert-base-uncased` do Hub),
+com um `vocab.txt` escrito aqui à mão. `load_encoder` o lê pelas mesmas chamadas `from_pretrained` da aula.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+pytest.importorskip("transformers")
+
+from llmdefinitions.encoder import (  # noqa: E402
+    DEMO_ENCODER_CONFIG,
+    ENCODER_NAME,
+    ENCODER_POSITIONS,
+    EncoderUnavailableError,
+    build_demo_encoder,
+    encoder_features,
+    load_encoder,
+    require_transformers,
+    transformers_available,
+)
+
+WORDS = ["free", "prize", "call", "now", "win", "cash", "see", "you", "at", "lunch", "ok", "tomorrow", "the", "!"]
+TEXTS = ["Free prize! Call now", "see you at lunch tomorrow", "ok", "win cash now! call the prize line now now"]
+FRAME = pd.DataFrame({"Text": TEXTS, "Label": [1, 0, 0, 1]})
+
+
+@pytest.fixture(scope="module")
+def models_dir(tmp_path_factory):
+    """Uma pasta de modelos com `distilbert-base-uncased/` no layout do Hub, pesos aleatórios."""
+    from transformers import DistilBertConfig, DistilBertForMaskedLM, DistilBertTokenizerFast
+
+    root = tmp_path_factory.mktemp("modelos")
+    target = root / ENCODER_NAME
+    target.mkdir()
+    vocab = target / "vocab.txt"
+    letters = [chr(c) for c in range(ord("a"), ord("z") + 1)]
+    vocab.write_text("\n".join(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *WORDS, *letters,
+                                *(f"##{c}" for c in letters)]) + "\n", encoding="utf-8")
+    DistilBertTokenizerFast(vocab_file=str(vocab), model_max_length=512).save_pretrained(target)
+    torch.manual_seed(0)
+    config = DistilBertConfig(vocab_size=5 + len(WORDS) + 52, dim=32, n_layers=2, n_heads=4, hidden_dim=64,
+                              dropout=0.0, attention_dropout=0.0)
+    reference = DistilBertForMaskedLM(config).eval()
+    with torch.no_grad():  # mais espalhados que o padrão (0,02): as diferenças aparecem
+        for param in reference.parameters():
+            param.add_(torch.randn_like(param) * 0.05)
+    reference.save_pretrained(target, safe_serialization=True)
+    return root, reference
+
+
+@pytest.fixture(scope="module")
+def real_encoder(models_dir):
+    root, _ = models_dir
+    return load_encoder(models_dir=root)
+
+
+def test_real_path_reads_the_hub_layout(models_dir, real_encoder, monkeypatch, capsys):
+    root, reference = models_dir
+    assert real_encoder.mode == "real" and "demonstração" not in real_encoder.description
+    # Os pesos do codificador são os do checkpoint (a cabeça de MLM do pré-treino fica de fora).
+    ours = real_encoder.model.state_dict()
+    for name, tensor in reference.distilbert.state_dict().items():
+        torch.testing.assert_close(ours[name], tensor)
+    assert real_encoder.n_parameters == sum(p.numel() for p in reference.distilbert.parameters())
+    # O mesmo caminho pela variável de ambiente, e com HF_HUB_OFFLINE=1 (pasta local não precisa de rede).
+    monkeypatch.setenv("LLMDEFINITIONS_MODELS_DIR", str(root))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    assert load_encoder().mode == "real"
+    assert "pré-treinado" in capsys.readouterr().out
+
+
+def test_features_shapes_and_positions(real_encoder):
+    X_cls, y = encoder_features(real_encoder, FRAME, "cpu", token_position="first")
+    X_mean, y_mean = encoder_features(real_encoder, FRAME, "cpu", token_position="mean")
+    assert X_cls.shape == X_mean.shape == (len(FRAME), 32) and X_cls.dtype == np.float32
+    assert y.tolist() == y_mean.tolist() == [1, 0, 0, 1]
+    assert not np.allclose(X_cls, X_mean, atol=1e-3)  # [CLS] e média são resumos diferentes
+    assert set(ENCODER_POSITIONS) == {"first", "mean"}
+
+
+def test_features_match_the_lecture_code(real_encoder):
+    """[CLS] = `last_hidden_state[:, 0]` e média = média dos tokens reais, texto a texto, sem padding."""
+    X_cls, _ = encoder_features(real_encoder, FRAME, "cpu", token_position="first")
+    X_mean, _ = encoder_features(real_encoder, FRAME, "cpu", token_position="mean")
+    for row, text in enumerate(TEXTS):
+        inputs = real_encoder.tokenizer(text, return_tensors="pt")
+        assert inputs["input_ids"][0, 0] == real_encoder.tokenizer.cls_token_id
+        with torch.no_grad():
+            hidden = real_encoder.model(input_ids=inputs["input_ids"]).last_hidden_state[0]
+        np.testing.assert_allclose(X_cls[row], hidden[0].numpy(), atol=1e-5)
+        np.testing.assert_allclose(X_mean[row], hidden.mean(dim=0).numpy(), atol=1e-5)
+
+
+@pytest.mark.parametrize("position", ["first", "mean"])
+def test_padding_does_not_change_features(real_encoder, position):
+    one_by_one, _ = encoder_features(real_encoder, FRAME, "cpu", token_position=position, batch_size=1)
+    together, _ = encoder_features(real_encoder, FRAME, "cpu", token_position=position, batch_size=8)
+    np.testing.assert_allclose(one_by_one, together, atol=1e-5)
+
+
+def test_bad_arguments(real_encoder):
+    with pytest.raises(ValueError, match="token_position"):
+        encoder_features(real_encoder, FRAME, "cpu", token_position="last_real")
+    with pytest.raises(ValueError, match="Label"):
+        encoder_features(real_encoder, FRAME[["Text"]], "cpu")
+
+
+def test_demo_layout(tmp_path):
+    from transformers import AutoModel, AutoTokenizer
+
+    directory = build_demo_encoder(tmp_path / "demo", TEXTS * 5)
+    assert {"config.json", "model.safetensors", "vocab.txt"} <= {p.name for p in directory.iterdir()}
+    model, tokenizer = AutoModel.from_pretrained(directory), AutoTokenizer.from_pretrained(directory)
+    assert type(model).__name__ == "DistilBertModel" and model.config.dim == DEMO_ENCODER_CONFIG["dim"]
+    tokens = tokenizer.convert_ids_to_tokens(tokenizer("FREE prize")["input_ids"])
+    assert tokens[0] == "[CLS]" and tokens[-1] == "[SEP]" and "free" in tokens  # "uncased"
+
+
+def test_demo_fallback_offline_is_labelled(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.delenv("LLMDEFINITIONS_DEMO", raising=False)
+    # Um nome que não está em cache nenhum, e uma pasta de modelos vazia.
+    encoder = load_encoder("llmdefinitions-teste/nao-existe", models_dir=tmp_path, demo_texts=TEXTS * 5)
+    out = capsys.readouterr().out
+    assert encoder.mode == "demo" and "demonstração" in encoder.description
+    assert "MODO DE DEMONSTRAÇÃO" in out and "HF_HUB_OFFLINE" in out
+    X, _ = encoder_features(encoder, FRAME, "cpu")
+    assert X.shape == (len(FRAME), DEMO_ENCODER_CONFIG["dim"])
+
+
+def test_demo_forced(models_dir, monkeypatch, capsys):
+    monkeypatch.setenv("LLMDEFINITIONS_DEMO", "1")
+    assert load_encoder(models_dir=models_dir[0], demo_texts=TEXTS * 5).mode == "demo"
+    assert "LLMDEFINITIONS_DEMO=1" in capsys.readouterr().out
+
+
+def test_local_copy_broken_is_an_error(models_dir, tmp_path):
+    broken = tmp_path / ENCODER_NAME
+    broken.mkdir()
+    (broken / "config.json").write_text("{não é json", encoding="utf-8")
+    with pytest.raises(Exception):  # nunca troca calada pelo modo de demonstração
+        load_encoder(models_dir=tmp_path)
+
+
+def test_missing_transformers_says_how_to_install(monkeypatch):
+    monkeypatch.setitem(sys.modules, "transformers", None)  # `import transformers` falha
+    assert transformers_available() is False
+    with pytest.raises(EncoderUnavailableError, match=r'pip install -e "\.\[encoder\]"'):
+        require_transformers()
+    with pytest.raises(ImportError, match="transformers"):
+        load_encoder()
