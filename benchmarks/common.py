@@ -37,6 +37,7 @@ from llmdefinitions import (  # noqa: E402
 )
 from llmdefinitions.course import DEMO_CONFIG  # noqa: E402
 from llmdefinitions.data import SPAM_DATA_URL  # noqa: E402
+from llmdefinitions.model import tie_weights  # noqa: E402
 
 SEED = 123
 MODEL_NAME = "gpt2-small (124M)"
@@ -92,8 +93,7 @@ def starting_model(tiny: bool, models_dir, device=None) -> tuple[GPTModel, dict]
         model = load_weights_into_gpt(GPTModel(config_from_settings(settings)), params)  # já amarra out_head
         weights = f"pré-treinados ({checkpoint})"
     else:
-        model = GPTModel(config)
-        model.out_head.weight = model.tok_emb.weight  # como no GPT-2: saída amarrada aos embeddings
+        model = tie_weights(GPTModel(config))  # como no GPT-2: saída amarrada aos embeddings
         weights = f"aleatórios (semente {SEED}{missing})"
     model = model.eval() if device is None else model.to(device).eval()
     return model, {"model": name, "weights": weights, "config": config}
