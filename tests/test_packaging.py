@@ -42,6 +42,28 @@ def test_readme_commands_exist_in_makefile_and_ci():
     assert "make test" in ci and ci.index("torch==2.13.0") < ci.rindex("make test")
 
 
+def test_lint_runs_in_make_test():
+    makefile = (REPO_ROOT / "Makefile").read_text(encoding="utf-8")
+    assert re.search(r"^lint:.*\n\t\$\(BIN\)/ruff check \.$", makefile, re.M)
+    assert re.search(r"^test:.*\blint\b", makefile, re.M), "o make test roda o make lint antes do pytest"
+    ruff = pyproject()["tool"]["ruff"]
+    assert ruff["line-length"] == 120 and set(ruff["lint"]["select"]) == {"E", "F", "W", "I"}
+    assert any(r.startswith("ruff>=") for r in pyproject()["project"]["optional-dependencies"]["test"])
+
+
+def test_contributing_guide_linked_and_in_sync():
+    """O CONTRIBUTING.md existe, o README aponta para ele, e ele cita cada módulo do pacote e só
+    alvos do Makefile que existem."""
+    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    guide = (REPO_ROOT / "CONTRIBUTING.md").read_text(encoding="utf-8")
+    makefile = (REPO_ROOT / "Makefile").read_text(encoding="utf-8")
+    assert "(CONTRIBUTING.md)" in readme
+    modules = sorted(p.name for p in (REPO_ROOT / "llmdefinitions").glob("*.py") if p.name != "__init__.py")
+    assert [m for m in modules if f"`{m}`" not in guide] == [], "módulos sem linha na tabela do CONTRIBUTING.md"
+    for target in sorted(set(re.findall(r"`make ([\w-]+)", guide))):
+        assert re.search(rf"^{target}:", makefile, re.M), f"make {target} citado no CONTRIBUTING.md não existe"
+
+
 def test_book_config_and_single_toc():
     config = yaml.safe_load((REPO_ROOT / "_config.yml").read_text(encoding="utf-8"))
     assert config["execute"]["raise_on_error"] is True
