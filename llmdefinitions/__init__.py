@@ -12,6 +12,7 @@ Os notebooks ensinam; este pacote guarda o que eles reutilizam. Um módulo por c
 - `classifier`: as três abordagens e a escolha do token classificado;
 - `features`: o trabalho congelado feito uma vez só (o que torna o treino rápido);
 - `training`, `evaluation`: perda, acurácia, laço de treino, métricas e uso do modelo;
+- `attribution`: por que spam? o peso de cada token na previsão (oclusão, gradientes integrados);
 - `lora`: LoRA escrito à mão (adaptadores de posto baixo, fusão, salvar só o adaptador);
 - `experiments`, `lab`: o laboratório (notebook 7): as variações do fine-tuning e a tabela delas;
 - `checkpoint`, `memory`, `model_card`: salvar, estimar memória, documentar;
@@ -21,6 +22,9 @@ Os notebooks ensinam; este pacote guarda o que eles reutilizam. Um módulo por c
 - `device`: CPU, CUDA ou MPS.
 """
 
+from .attribution import (
+    Attribution, explain, explain_interactively, explanation_html, integrated_gradients, occlusion_scores,
+)
 from .checkpoint import load_classifier, save_classifier
 from .classifier import (
     NUM_CLASSES, ParameterCount, TrainableTail, add_classification_head, classification_logits, count_parameters,
