@@ -283,12 +283,13 @@ class Attribution:
         return self.colored()._repr_html_()
 
 
-def explain(text: str, model, tokenizer, device=None, method: str = "occlusion", **options) -> Attribution:
+def explain(text: str, model, tokenizer, device=None, method: str = "occlusion", max_length: int | None = None,
+            **options) -> Attribution:
     """Classifica `text` e explica a previsão com `method` (uma chave de `METHODS`).
 
-    `options` vão para o método (`replacement_id`; `steps`, `baseline`). Os pesos dos métodos de
-    gradiente são sempre na unidade de p(spam), como os da oclusão. `device`, se dado, recebe o
-    modelo. Ensinado no Notebook 5, §5.7 e no Notebook 6, §6.4.
+    `max_length` trunca o texto como `classify_review` (a classe é a mesma que ela devolve).
+    `options` vão para o método (`replacement_id`; `steps`, `baseline`, `target`). `device`, se
+    dado, recebe o modelo. Ensinado no Notebook 5, §5.7 e no Notebook 6, §6.4.
     """
     if not isinstance(text, str) or not text.strip():
         raise ValueError("A mensagem a explicar está vazia.")
@@ -296,7 +297,7 @@ def explain(text: str, model, tokenizer, device=None, method: str = "occlusion",
         raise ValueError(f"method deve ser um de {tuple(METHODS)}, não {method!r}.")
     if device is not None:
         model.to(device)
-    ids = tokenizer.encode(text, disallowed_special=())[: model.pos_emb.num_embeddings]
+    ids = tokenizer.encode(text, disallowed_special=())[: min(max_length or 10**9, model.pos_emb.num_embeddings)]
     gap = None
     if method == "occlusion":
         scores, probability = occlusion_scores(model, ids, **options)
@@ -332,14 +333,14 @@ def _show(obj) -> None:
 
 
 def explain_interactively(model, tokenizer, device=None, default_text: str = DEFAULT_MESSAGE,
-                          method: str = "occlusion") -> None:
+                          method: str = "occlusion", max_length: int | None = None) -> None:
     """Uma caixa de texto e um botão: digite uma mensagem e veja a classe, p(spam) e os pesos.
 
     Primeiro mostra a explicação de `default_text` (é o que aparece no livro estático). Sem
     `ipywidgets` ou sem kernel, para aí; com eles, mostra também a caixa (JupyterLab e Colab).
-    Ensinado no Notebook 5, §5.7.
+    `max_length`: como em `classify_review`. Ensinado no Notebook 5, §5.7.
     """
-    example = explain(default_text, model, tokenizer, device, method)
+    example = explain(default_text, model, tokenizer, device, method, max_length)
     _show(example)
     widgets = _live_widgets()
     if widgets is None:
@@ -353,7 +354,7 @@ def explain_interactively(model, tokenizer, device=None, default_text: str = DEF
         output.clear_output()
         with output:
             try:
-                _show(explain(text.value, model, tokenizer, None, method))
+                _show(explain(text.value, model, tokenizer, None, method, max_length))
             except ValueError as error:  # mensagem vazia, por exemplo
                 print(f"Erro: {error}")
 

@@ -13,7 +13,7 @@ import sys
 import pytest
 import torch
 
-from llmdefinitions import GPTModel, classification_logits, gpt2_config
+from llmdefinitions import GPTModel, classification_logits, classify_review, gpt2_config
 from llmdefinitions import attribution as A
 from llmdefinitions.classifier import add_classification_head
 from llmdefinitions.tokenizer import PAD_TOKEN_ID
@@ -108,6 +108,14 @@ def test_explain_keeps_the_text_and_the_class(model, tokenizer):
         A.explain("   ", model, tokenizer)
     with pytest.raises(ValueError, match="method"):
         A.explain("oi", model, tokenizer, method="lime")
+
+
+def test_explain_gives_the_class_of_classify_review(model, tokenizer):
+    for text in MESSAGES:
+        for max_length in (None, 5):
+            result = A.explain(text, model, tokenizer, method="gradient_x_input", max_length=max_length)
+            assert result.label == classify_review(text, model, tokenizer, "cpu", max_length=max_length)
+            assert len(result.tokens) == (max_length or len(tokenizer.encode(text)))
 
 
 def _luminance(hex_color: str) -> float:
