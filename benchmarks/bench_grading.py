@@ -38,127 +38,132 @@ EXERCISES_DIR = REPO_ROOT / "exercises"
 sys.path.insert(0, str(EXERCISES_DIR))
 
 import publicar  # noqa: E402
-from entregas_simuladas import metadados_nbgrader as _nbgrader  # noqa: E402
+from entregas_simuladas import metadados_nbgrader as nbgrader_metadata  # noqa: E402
 from entregas_simuladas import modificar_respostas  # noqa: E402
 
 
-def _em_laco(nb):
+def _infinite_loops(nb):
     """Cada resposta de código vira um laço infinito (funções que nunca voltam)."""
-    def nunca_voltam(fonte: str, nomes: list[str]) -> str:
-        return fonte + "".join(f"\n\ndef {nome}(*args, **kwargs):\n    while True:\n        pass" for nome in nomes)
+    def never_return(source: str, names: list[str]) -> str:
+        return source + "".join(f"\n\ndef {name}(*args, **kwargs):\n    while True:\n        pass" for name in names)
 
-    return modificar_respostas(nb, nunca_voltam, sem_funcoes=lambda fonte: "while True:\n    pass\n" + fonte)
+    return modificar_respostas(nb, never_return, sem_funcoes=lambda source: "while True:\n    pass\n" + source)
 
 
-def _parcial(fonte, release):
+def _partial(solution, release):
     """Só a primeira resposta feita; o resto como na versão do aluno."""
-    novo = copy.deepcopy(release)
-    feita = next(c for c in fonte.cells if _nbgrader(c).get("solution") and c.cell_type == "code")
-    for celula in novo.cells:
-        if _nbgrader(celula).get("grade_id") == _nbgrader(feita)["grade_id"]:
-            celula.source = feita.source
-    return novo
+    new = copy.deepcopy(release)
+    done = next(c for c in solution.cells if nbgrader_metadata(c).get("solution") and c.cell_type == "code")
+    for cell in new.cells:
+        if nbgrader_metadata(cell).get("grade_id") == nbgrader_metadata(done)["grade_id"]:
+            cell.source = done.source
+    return new
 
 
-def montar_turma(pasta: Path, entregas: int) -> dict[str, list[str]]:
-    fontes = publicar.notebooks_fonte(pasta)
-    atividades = [f.parent.name for f in fontes]
-    turma: dict[str, list[str]] = {"laco": list(atividades)}
-    perfis = ("solucao", "em_branco", "parcial")
-    restante, numero = entregas - len(atividades), 0
-    while restante > 0:
-        numero += 1
-        aluno = f"aluno{numero:02d}"
-        turma[aluno] = atividades[:restante]
-        restante -= len(turma[aluno])
-    for aluno, lista in turma.items():
-        perfil = "laco" if aluno == "laco" else perfis[(int(aluno[5:]) - 1) % len(perfis)]
-        for fonte in fontes:
-            atividade = fonte.parent.name
-            if atividade not in lista:
+def build_class(course: Path, submissions: int) -> dict[str, list[str]]:
+    """Entrega as `submissions` atividades da turma em `course/submitted`: `{aluno: [atividades]}`."""
+    sources = publicar.notebooks_fonte(course)
+    assignments = [s.parent.name for s in sources]
+    students: dict[str, list[str]] = {"laco": list(assignments)}
+    profiles = ("solucao", "em_branco", "parcial")
+    remaining, number = submissions - len(assignments), 0
+    while remaining > 0:
+        number += 1
+        student = f"aluno{number:02d}"
+        students[student] = assignments[:remaining]
+        remaining -= len(students[student])
+    for student, assigned in students.items():
+        profile = "laco" if student == "laco" else profiles[(int(student[5:]) - 1) % len(profiles)]
+        for source in sources:
+            assignment = source.parent.name
+            if assignment not in assigned:
                 continue
-            solucao = nbformat.read(fonte, as_version=4)
-            release = nbformat.read(pasta / "release" / atividade / fonte.name, as_version=4)
-            nb = {"laco": lambda: _em_laco(solucao), "solucao": lambda: solucao, "em_branco": lambda: release,
-                  "parcial": lambda: _parcial(solucao, release)}[perfil]()
-            destino = pasta / "submitted" / aluno / atividade / fonte.name
-            destino.parent.mkdir(parents=True, exist_ok=True)
-            nbformat.write(nb, destino)
-    return turma
+            solution = nbformat.read(source, as_version=4)
+            release = nbformat.read(course / "release" / assignment / source.name, as_version=4)
+            nb = {"laco": lambda: _infinite_loops(solution), "solucao": lambda: solution,
+                  "em_branco": lambda: release, "parcial": lambda: _partial(solution, release)}[profile]()
+            target = course / "submitted" / student / assignment / source.name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            nbformat.write(nb, target)
+    return students
 
 
-def notas(pasta: Path) -> dict[str, float]:
+def scores(course: Path) -> dict[str, float]:
+    """A nota de cada entrega no gradebook do curso: `{"aluno/atividade": nota}`."""
     from nbgrader.api import Gradebook
 
-    resultado = {}
-    with Gradebook(f"sqlite:///{pasta / 'gradebook.db'}") as gradebook:
-        for atividade in gradebook.assignments:
-            for submissao in gradebook.assignment_submissions(atividade.name):
-                resultado[f"{submissao.student.id}/{atividade.name}"] = float(submissao.score)
-    return resultado
+    result = {}
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
+        for assignment in gradebook.assignments:
+            for submission in gradebook.assignment_submissions(assignment.name):
+                result[f"{submission.student.id}/{assignment.name}"] = float(submission.score)
+    return result
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--entregas", type=int, default=60)
-    parser.add_argument("--processos", type=int, default=os.cpu_count() or 1)
-    parser.add_argument("--sem-sequencial", action="store_true", help="não roda a correção sequencial de comparação")
-    parser.add_argument("--observacao", default="", help="texto gravado no JSON (ex.: 'máquina compartilhada')")
+    parser.add_argument("--entregas", dest="submissions", type=int, default=60)
+    parser.add_argument("--processos", dest="processes", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--sem-sequencial", dest="no_sequential", action="store_true",
+                        help="não roda a correção sequencial de comparação")
+    parser.add_argument("--observacao", dest="note", default="",
+                        help="texto gravado no JSON (ex.: 'máquina compartilhada')")
     parser.add_argument("--json", type=Path, default=REPO_ROOT / "benchmarks" / "results" / "correcao-2-nucleos.json")
     args = parser.parse_args(argv)
     os.environ["PATH"] = publicar.ambiente_nbgrader()["PATH"]
     os.environ.setdefault("OMP_NUM_THREADS", "1")
 
-    with tempfile.TemporaryDirectory(prefix="bench-correcao-") as temporaria:
-        base = Path(temporaria) / "base" / "exercises"
+    with tempfile.TemporaryDirectory(prefix="bench-correcao-") as tmp:
+        base = Path(tmp) / "base" / "exercises"
         publicar.copiar_curso(EXERCISES_DIR, base)
         publicar.gerar_release(base)
-        turma = montar_turma(base, args.entregas)
-        total = sum(len(v) for v in turma.values())
-        print(f"Turma: {total} entregas de {len(turma)} alunos ({len(turma['laco'])} do aluno em laço); "
-              f"{args.processos} processo(s); {os.cpu_count()} núcleos.", flush=True)
+        students = build_class(base, args.submissions)
+        total = sum(len(v) for v in students.values())
+        print(f"Turma: {total} entregas de {len(students)} alunos ({len(students['laco'])} do aluno em laço); "
+              f"{args.processes} processo(s); {os.cpu_count()} núcleos.", flush=True)
 
-        paralelo = Path(temporaria) / "paralelo" / "exercises"
-        shutil.copytree(base, paralelo)
-        inicio = time.monotonic()
-        processo = subprocess.run([sys.executable, str(paralelo / "corrigir.py"), "--processos", str(args.processos)],
-                                  cwd=paralelo, capture_output=True, text=True)
-        tempo_paralelo = time.monotonic() - inicio
-        estouros = re.findall(r"turma corrigida em \d+ s; (\d+) célula", processo.stdout)
-        print(f"Correção da turma (corrigir.py, {args.processos} em paralelo): {tempo_paralelo:.0f} s "
-              f"= {tempo_paralelo / 60:.1f} min; células que passaram do tempo: {estouros[-1] if estouros else '?'}",
+        parallel_dir = Path(tmp) / "paralelo" / "exercises"
+        shutil.copytree(base, parallel_dir)
+        start = time.monotonic()
+        process = subprocess.run(
+            [sys.executable, str(parallel_dir / "corrigir.py"), "--processos", str(args.processes)],
+            cwd=parallel_dir, capture_output=True, text=True)
+        parallel_s = time.monotonic() - start
+        timeouts = re.findall(r"turma corrigida em \d+ s; (\d+) célula", process.stdout)
+        print(f"Correção da turma (corrigir.py, {args.processes} em paralelo): {parallel_s:.0f} s "
+              f"= {parallel_s / 60:.1f} min; células que passaram do tempo: {timeouts[-1] if timeouts else '?'}",
               flush=True)
-        if "=== 4. Resumo ===" not in processo.stdout:
-            print(processo.stdout[-4000:], processo.stderr[-4000:])
+        if "=== 4. Resumo ===" not in process.stdout:
+            print(process.stdout[-4000:], process.stderr[-4000:])
             return 2
-        notas_paralelo = notas(paralelo)
+        parallel_scores = scores(parallel_dir)
 
-        resultado = {
-            "entregas": total, "alunos": len(turma), "processos": args.processos, "nucleos": os.cpu_count(),
-            "maquina": platform.processor() or platform.machine(), "observacao": args.observacao,
-            "correcao_paralela_s": round(tempo_paralelo, 1),
-            "celulas_que_passaram_do_tempo": int(estouros[-1]) if estouros else None,
+        result = {
+            "entregas": total, "alunos": len(students), "processos": args.processes, "nucleos": os.cpu_count(),
+            "maquina": platform.processor() or platform.machine(), "observacao": args.note,
+            "correcao_paralela_s": round(parallel_s, 1),
+            "celulas_que_passaram_do_tempo": int(timeouts[-1]) if timeouts else None,
         }
-        if not args.sem_sequencial:
-            sequencial = Path(temporaria) / "sequencial" / "exercises"
-            shutil.copytree(base, sequencial)
-            inicio = time.monotonic()
-            publicar.rodar_nbgrader(["autograde", "*", "--force"], sequencial)
-            tempo_sequencial = time.monotonic() - inicio
-            notas_sequencial = notas(sequencial)
-            diferentes = sorted(k for k in set(notas_paralelo) | set(notas_sequencial)
-                                if notas_paralelo.get(k) != notas_sequencial.get(k))
-            print(f"nbgrader autograde sequencial (sem devolutivas): {tempo_sequencial:.0f} s "
-                  f"= {tempo_sequencial / 60:.1f} min", flush=True)
-            print(f"Notas iguais nas {len(notas_paralelo)} entregas: {'sim' if not diferentes else 'NÃO'}"
-                  + (f" (diferentes: {diferentes[:10]})" if diferentes else ""), flush=True)
-            resultado.update(autograde_sequencial_s=round(tempo_sequencial, 1), notas_iguais=not diferentes,
-                             diferentes=diferentes)
-        resultado["notas"] = notas_paralelo
+        if not args.no_sequential:
+            sequential_dir = Path(tmp) / "sequencial" / "exercises"
+            shutil.copytree(base, sequential_dir)
+            start = time.monotonic()
+            publicar.rodar_nbgrader(["autograde", "*", "--force"], sequential_dir)
+            sequential_s = time.monotonic() - start
+            sequential_scores = scores(sequential_dir)
+            different = sorted(k for k in set(parallel_scores) | set(sequential_scores)
+                               if parallel_scores.get(k) != sequential_scores.get(k))
+            print(f"nbgrader autograde sequencial (sem devolutivas): {sequential_s:.0f} s "
+                  f"= {sequential_s / 60:.1f} min", flush=True)
+            print(f"Notas iguais nas {len(parallel_scores)} entregas: {'sim' if not different else 'NÃO'}"
+                  + (f" (diferentes: {different[:10]})" if different else ""), flush=True)
+            result.update(autograde_sequencial_s=round(sequential_s, 1), notas_iguais=not different,
+                          diferentes=different)
+        result["notas"] = parallel_scores
     args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(resultado, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    args.json.write_text(json.dumps(result, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     print(f"Resultado em {args.json}")
-    return 0 if resultado.get("notas_iguais", True) else 1
+    return 0 if result.get("notas_iguais", True) else 1
 
 
 if __name__ == "__main__":
