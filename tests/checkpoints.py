@@ -4,6 +4,9 @@ Os pesos reais do GPT-2 não podem ser baixados nas máquinas de teste (sem inte
 Criamos então um `GPT2LMHeadModel` do `transformers` (implementação independente da nossa),
 com pesos aleatórios, e o salvamos com `save_pretrained` (model.safetensors + config.json).
 
+O mesmo para o DistilBERT da aula (notebook 3, §3.7): um `DistilBertForMaskedLM` aleatório, a classe do
+`distilbert-base-uncased` do Hub, com um `vocab.txt` pequeno escrito aqui, em PASTA/distilbert-base-uncased/.
+
 Uso pela linha de comando (CI e benchmark):
     python -m tests.checkpoints PASTA_DOS_MODELOS [--size 124M] [--n-layer 2] [--n-embd 64]
 """
@@ -48,6 +51,34 @@ def save_hf_checkpoint(model, directory: Path, strip_prefix: bool = False) -> Pa
     return directory
 
 
+# Letras, algarismos e pontuação, inteiros e como continuação (##x): nenhum texto em inglês vira [UNK].
+_CHARACTERS = list("abcdefghijklmnopqrstuvwxyz0123456789") + list("!?.,:;'&£$%/()-+*#@\"")
+DISTILBERT_WORDS = ["free", "prize", "call", "now", "win", "cash", "txt", "claim", "see", "you", "at", "lunch",
+                    "ok", "tomorrow", "the", "to", "and", "i", "a", "is", "are", "we", "for", "still", "meeting"]
+
+
+def save_hf_distilbert(directory: Path, dim=32, n_layers=2, n_heads=4, hidden_dim=64, seed=0):
+    """Um DistilBERT aleatório no layout do Hub (config, safetensors, vocab e tokenizador); devolve o modelo."""
+    from transformers import DistilBertConfig, DistilBertForMaskedLM, DistilBertTokenizerFast
+
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    tokens = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *DISTILBERT_WORDS, *_CHARACTERS,
+              *(f"##{c}" for c in _CHARACTERS)]
+    vocab = directory / "vocab.txt"
+    vocab.write_text("\n".join(dict.fromkeys(tokens)) + "\n", encoding="utf-8")
+    DistilBertTokenizerFast(vocab_file=str(vocab), model_max_length=512).save_pretrained(directory)
+    torch.manual_seed(seed)
+    config = DistilBertConfig(vocab_size=len(dict.fromkeys(tokens)), dim=dim, n_layers=n_layers, n_heads=n_heads,
+                              hidden_dim=hidden_dim, dropout=0.0, attention_dropout=0.0)
+    model = DistilBertForMaskedLM(config).eval()
+    with torch.no_grad():  # mais espalhados que o padrão (0,02): as diferenças aparecem
+        for param in model.parameters():
+            param.add_(torch.randn_like(param) * 0.05)
+    model.save_pretrained(directory, safe_serialization=True)
+    return model
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("models_dir", type=Path)
@@ -60,6 +91,8 @@ def main() -> None:
     model = make_hf_gpt2(args.n_layer, args.n_embd, args.n_head, args.n_positions)
     target = save_hf_checkpoint(model, args.models_dir / args.size)
     print(f"Checkpoint aleatório salvo em {target}")
+    save_hf_distilbert(args.models_dir / "distilbert-base-uncased")
+    print(f"DistilBERT aleatório salvo em {args.models_dir / 'distilbert-base-uncased'}")
 
 
 if __name__ == "__main__":

@@ -1,8 +1,9 @@
 """O DistilBERT da aula (llmdefinitions/encoder.py): o caminho real de carga, as features e o modo de demonstração.
 
-Sem internet: o "DistilBERT real" é um `DistilBertForMaskedLM` aleatório e pequeno, salvo com `save_pretrained`
-numa pasta no layout do Hugging Face (a mesma classe e os mesmos arquivos do `distilbert-base-uncased` do Hub),
-com um `vocab.txt` escrito aqui à mão. `load_encoder` o lê pelas mesmas chamadas `from_pretrained` da aula.
+Sem internet: o "DistilBERT real" é um `DistilBertForMaskedLM` aleatório e pequeno (`tests.checkpoints`), salvo
+com `save_pretrained` numa pasta no layout do Hugging Face (a mesma classe e os mesmos arquivos do
+`distilbert-base-uncased` do Hub), com um `vocab.txt` pequeno. `load_encoder` o lê pelas mesmas chamadas
+`from_pretrained` da aula.
 """
 
 from __future__ import annotations
@@ -27,8 +28,8 @@ from llmdefinitions.encoder import (  # noqa: E402
     require_transformers,
     transformers_available,
 )
+from tests.checkpoints import save_hf_distilbert  # noqa: E402
 
-WORDS = ["free", "prize", "call", "now", "win", "cash", "see", "you", "at", "lunch", "ok", "tomorrow", "the", "!"]
 TEXTS = ["Free prize! Call now", "see you at lunch tomorrow", "ok", "win cash now! call the prize line now now"]
 FRAME = pd.DataFrame({"Text": TEXTS, "Label": [1, 0, 0, 1]})
 
@@ -36,24 +37,8 @@ FRAME = pd.DataFrame({"Text": TEXTS, "Label": [1, 0, 0, 1]})
 @pytest.fixture(scope="module")
 def models_dir(tmp_path_factory):
     """Uma pasta de modelos com `distilbert-base-uncased/` no layout do Hub, pesos aleatórios."""
-    from transformers import DistilBertConfig, DistilBertForMaskedLM, DistilBertTokenizerFast
-
     root = tmp_path_factory.mktemp("modelos")
-    target = root / ENCODER_NAME
-    target.mkdir()
-    vocab = target / "vocab.txt"
-    letters = [chr(c) for c in range(ord("a"), ord("z") + 1)]
-    vocab.write_text("\n".join(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *WORDS, *letters,
-                                *(f"##{c}" for c in letters)]) + "\n", encoding="utf-8")
-    DistilBertTokenizerFast(vocab_file=str(vocab), model_max_length=512).save_pretrained(target)
-    torch.manual_seed(0)
-    config = DistilBertConfig(vocab_size=5 + len(WORDS) + 52, dim=32, n_layers=2, n_heads=4, hidden_dim=64,
-                              dropout=0.0, attention_dropout=0.0)
-    reference = DistilBertForMaskedLM(config).eval()
-    with torch.no_grad():  # mais espalhados que o padrão (0,02): as diferenças aparecem
-        for param in reference.parameters():
-            param.add_(torch.randn_like(param) * 0.05)
-    reference.save_pretrained(target, safe_serialization=True)
+    reference = save_hf_distilbert(root / ENCODER_NAME)  # a mesma pasta que o CI usa nos notebooks
     return root, reference
 
 
