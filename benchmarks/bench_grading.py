@@ -102,11 +102,11 @@ def scores(course: Path) -> dict[str, float]:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--entregas", dest="submissions", type=int, default=60)
-    parser.add_argument("--processos", dest="processes", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--entregas", dest="submissions", metavar="N", type=int, default=60)
+    parser.add_argument("--processos", dest="processes", metavar="N", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--sem-sequencial", dest="no_sequential", action="store_true",
                         help="não roda a correção sequencial de comparação")
-    parser.add_argument("--observacao", dest="note", default="",
+    parser.add_argument("--observacao", dest="note", metavar="TEXTO", default="",
                         help="texto gravado no JSON (ex.: 'máquina compartilhada')")
     parser.add_argument("--json", type=Path, default=REPO_ROOT / "benchmarks" / "results" / "correcao-2-nucleos.json")
     args = parser.parse_args(argv)
