@@ -73,7 +73,6 @@ def trocar(grade_id: str, antes: str, depois: str) -> str:
     return fonte.replace(antes, depois)
 
 
-
 # --------------------------------------------------------------------------- utilidades
 
 def ler(caminho: Path):
@@ -171,7 +170,6 @@ def adulterar(nb, grade_id: str, fonte: str):
         if meta_nbgrader(celula).get("grade_id") == grade_id:
             celula.source = fonte
     return novo
-
 
 
 def rodar_corrigir(pasta: Path, *argumentos: str) -> subprocess.Popen:
@@ -288,7 +286,6 @@ def corretas_que_perderam_pontos(resultado, esperado) -> list[str]:
             for nome, passou in resultado.items() if not esperado[nome] and not all(passou.values())]
 
 
-
 def rodar_casos_rapidos(atividade: str, corretas: dict[str, dict[str, str]], regras: list, pasta: Path):
     """Roda, sem nbgrader, a solução, cada conjunto de `corretas` e cada regra de `regras` de `atividade`.
 
@@ -333,7 +330,6 @@ TEMPO_CELULA = 120
 
 def resposta_do_teste(grade_id_teste: str) -> str:
     return grade_id_teste.removeprefix("teste-")
-
 
 
 def conferir_pontos_e_testes_ocultos(pontos_por_atividade: dict[str, dict[str, int]], alunos: dict) -> None:

@@ -67,7 +67,6 @@ LACO_TEIMOSO = (
 )
 
 
-
 @pytest.fixture(scope="module")
 def curso(tmp_path_factory):
     """Cópia do curso com a versão do aluno gerada agora pelo nbgrader."""
@@ -177,7 +176,6 @@ class Turma:
 
     def corrigido(self, aluno: str, atividade: str) -> Path:
         return self.pasta / "autograded" / aluno / atividade / f"{atividade}.ipynb"
-
 
 
 @pytest.fixture(scope="module")
@@ -427,5 +425,3 @@ def test_apenas_feedback_depois_da_correcao_manual(turma):
     assert turma.codigos["feedback"] == 0, turma.log[-3000:]
     assert turma.notas("solucao")["ex06_memoria"] == (6.0, 6.0)
     assert "Tudo corrigido sem problemas." in turma.log
-
-

@@ -65,6 +65,7 @@ def dividir_sem_vazamento(df, frac_treino=0.7, frac_validacao=0.1, semente=123):
 ''',
 }
 
+
 def _corpo_divisao(tabela, arredondar="int", balancear=True, rotulos='{"ham": 0, "spam": 1}',
                    semente_ham="semente", semente_embaralhar="semente", embaralhar=True) -> list[str]:
     """O resto de uma dividir_sem_vazamento a partir da tabela sem repetições, com um erro escolhido."""
@@ -90,7 +91,6 @@ def _divisao_com_erro(repetidas="['Text', 'Label']", **erro) -> str:
         "def dividir_sem_vazamento(df, frac_treino=0.7, frac_validacao=0.1, semente=123):",
         f"    unicos = df.drop_duplicates(subset={repetidas})",
         *_corpo_divisao("unicos", **erro)])
-
 
 
 # Segunda solução correta de cada resposta, escrita de forma independente em outro estilo

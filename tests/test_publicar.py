@@ -130,4 +130,3 @@ def test_pagina_de_exercicios_link_e_sumario():
         assert ler(REPO / "book" / f"{secao}.ipynb").metadata["mystnb"]["execution_mode"] == "off"
         colab = f"https://colab.research.google.com/github/{dono}/{repo}/blob/{ramo}/exercises/release/{fonte.parent.name}/{fonte.name}"
         assert colab in pagina, f"falta o link do Colab de {fonte.name} em book/exercicios.md"
-

@@ -115,7 +115,6 @@ def test_reparo_recoloca_os_metadados_perdidos(tmp_path):
         assert original.is_file() and not any(meta_nbgrader(c) for c in ler(original).cells)
 
 
-
 def test_conferencia_aponta_adulteracao_e_metadados_alterados_celula_por_celula(tmp_path):
     pasta = tmp_path / "exercises"
     shutil.copytree(EXERCICIOS / "source", pasta / "source")
