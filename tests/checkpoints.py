@@ -59,7 +59,8 @@ DISTILBERT_WORDS = ["free", "prize", "call", "now", "win", "cash", "txt", "claim
 
 def save_hf_distilbert(directory: Path, dim=32, n_layers=2, n_heads=4, hidden_dim=64, seed=0):
     """Um DistilBERT aleatório no layout do Hub (config, safetensors, vocab e tokenizador); devolve o modelo."""
-    from transformers import DistilBertConfig, DistilBertForMaskedLM, DistilBertTokenizerFast
+    from tokenizers import BertWordPieceTokenizer
+    from transformers import DistilBertConfig, DistilBertForMaskedLM
 
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
@@ -67,7 +68,9 @@ def save_hf_distilbert(directory: Path, dim=32, n_layers=2, n_heads=4, hidden_di
               *(f"##{c}" for c in _CHARACTERS)]
     vocab = directory / "vocab.txt"
     vocab.write_text("\n".join(dict.fromkeys(tokens)) + "\n", encoding="utf-8")
-    DistilBertTokenizerFast(vocab_file=str(vocab), model_max_length=512).save_pretrained(directory)
+    # Os arquivos do tokenizador do Hub: vocab.txt, tokenizer.json (o mesmo WordPiece) e tokenizer_config.json.
+    BertWordPieceTokenizer(str(vocab), lowercase=True).save(str(directory / "tokenizer.json"))
+    (directory / "tokenizer_config.json").write_text('{"do_lower_case": true, "model_max_length": 512}\n')
     torch.manual_seed(seed)
     config = DistilBertConfig(vocab_size=len(dict.fromkeys(tokens)), dim=dim, n_layers=n_layers, n_heads=n_heads,
                               hidden_dim=hidden_dim, dropout=0.0, attention_dropout=0.0)

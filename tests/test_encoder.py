@@ -79,6 +79,8 @@ def test_features_match_the_lecture_code(real_encoder):
     for row, text in enumerate(TEXTS):
         inputs = real_encoder.tokenizer(text, return_tensors="pt")
         assert inputs["input_ids"][0, 0] == real_encoder.tokenizer.cls_token_id
+        assert inputs["input_ids"][0, -1] == real_encoder.tokenizer.sep_token_id
+        assert real_encoder.tokenizer.unk_token_id not in inputs["input_ids"][0]
         with torch.no_grad():
             hidden = real_encoder.model(input_ids=inputs["input_ids"]).last_hidden_state[0]
         np.testing.assert_allclose(X_cls[row], hidden[0].numpy(), atol=1e-5)
