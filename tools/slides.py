@@ -368,6 +368,7 @@ STYLE = """
 .reveal .quadro { border-left: 6px solid #2a76dd; background: #eef4fb; padding: 0.3em 0.8em; font-size: 0.75em;
                   margin: 0.4em 0; }
 .reveal .quadro-titulo { font-weight: bold; margin: 0 0 0.3em; }
+.reveal .speaker-notes:before { content: "Notas do apresentador"; }
 """
 
 TEMPLATE = """<!doctype html>
