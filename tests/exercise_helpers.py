@@ -329,6 +329,7 @@ TEMPO_CELULA = 120
 
 
 def resposta_do_teste(grade_id_teste: str) -> str:
+    """O grade_id da resposta que um teste confere: `teste-avaliar` -> `avaliar`."""
     return grade_id_teste.removeprefix("teste-")
 
 
@@ -395,6 +396,7 @@ def corrigir_turma_de_treino(atividades, pontos_por_atividade: dict, alunos: dic
 
 
 def notebook_corrigido(turma, aluno: str, atividade: str):
+    """O notebook de `aluno` depois do autograde (com o traceback completo de cada teste)."""
     return ler(turma["pasta"] / "autograded" / aluno / atividade / f"{atividade}.ipynb")
 
 
