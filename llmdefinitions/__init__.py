@@ -23,54 +23,163 @@ Os notebooks ensinam; este pacote guarda o que eles reutilizam. Um módulo por c
 """
 
 from .attribution import (
-    Attribution, explain, explain_interactively, explanation_html, integrated_gradients, occlusion_scores,
+    Attribution,
+    explain,
+    explain_interactively,
+    explanation_html,
+    integrated_gradients,
+    occlusion_scores,
 )
 from .checkpoint import load_classifier, save_classifier
 from .classifier import (
-    NUM_CLASSES, ParameterCount, TrainableTail, add_classification_head, classification_logits, count_parameters,
-    freeze_all, prepare_head_only, prepare_last_block,
+    TrainableTail,
+    add_classification_head,
+    classification_logits,
+    count_parameters,
+    freeze_all,
+    prepare_head_only,
+    prepare_last_block,
 )
-from .config import BASE_CONFIG, MODEL_SIZES, config_from_settings, gpt2_config, model_configs, model_size_from_name
+from .config import BASE_CONFIG, config_from_settings, gpt2_config, model_configs, model_size_from_name
 from .course import (
-    CourseModel, course_data_file, demo_forced, demo_tag, describe_config, is_demo, load_course_model, prepare_course_data,
+    course_data_file,
+    demo_forced,
+    demo_tag,
+    describe_config,
+    is_demo,
+    load_course_model,
+    prepare_course_data,
     show_warning,
 )
 from .data import (
-    CLASS_NAMES, LABELS, SPAM_DATA_URL, count_duplicate_messages, count_shared_messages, create_balanced_dataset,
-    download_and_unzip_spam_data, drop_duplicate_messages, encode_labels, load_sms_spam, load_sms_spam_naive,
-    load_split, prepare_spam_splits, random_split, save_splits, split_spam_frame,
+    CLASS_NAMES,
+    LABELS,
+    SPAM_DATA_URL,
+    count_duplicate_messages,
+    count_shared_messages,
+    create_balanced_dataset,
+    download_and_unzip_spam_data,
+    drop_duplicate_messages,
+    encode_labels,
+    load_sms_spam,
+    load_sms_spam_naive,
+    load_split,
+    prepare_spam_splits,
+    random_split,
+    save_splits,
+    split_spam_frame,
 )
 from .dataset import SpamDataset, create_dataloaders, last_real_token_index, pad_batch
 from .device import get_device
 from .download import DataDownloadError, DataIntegrityError, GPT2DownloadError
 from .evaluation import classify_review, confusion_table, misclassified, predict, report
 from .experiments import (
-    REFERENCE_RESULTS, REFERENCE_SOURCE, Experiment, ExperimentError, ExperimentSkipped, default_experiments,
+    REFERENCE_RESULTS,
+    REFERENCE_SOURCE,
+    Experiment,
+    ExperimentError,
+    ExperimentSkipped,
+    default_experiments,
     slow_experiments,
 )
 from .features import (
-    FrozenCache, FrozenOutputs, HiddenBatch, advance_frozen_outputs, extract_features, features_from_frozen,
-    frozen_outputs_loader, precompute_frozen_outputs,
+    FrozenCache,
+    FrozenOutputs,
+    HiddenBatch,
+    advance_frozen_outputs,
+    extract_features,
+    features_from_frozen,
+    frozen_outputs_loader,
+    precompute_frozen_outputs,
 )
 from .generation import generate, generate_text_simple
-from .lab import ExperimentLab, ExperimentResult, run_experiment, run_experiments
+from .lab import ExperimentLab, run_experiment, run_experiments
 from .lora import (
-    LoRAError, LoRALinear, apply_lora, count_lora_parameters, load_lora, lora_parameters_per_layer, lora_state_dict,
-    merge_lora, save_lora,
+    LoRAError,
+    LoRALinear,
+    apply_lora,
+    count_lora_parameters,
+    load_lora,
+    lora_parameters_per_layer,
+    lora_state_dict,
+    merge_lora,
+    save_lora,
 )
-from .memory import MemoryEstimate, estimate_finetune_memory, estimate_lora_memory
+from .memory import estimate_finetune_memory, estimate_lora_memory
 from .model import GPTModel
 from .model_card import describe_data, write_model_card
-from .source import SourceCode, show_source
-from .tokenizer import END_OF_TEXT, PAD_TOKEN_ID, get_tokenizer, text_to_token_ids, token_ids_to_text
+from .source import show_source
+from .tokenizer import PAD_TOKEN_ID, get_tokenizer, text_to_token_ids, token_ids_to_text
 from .training import (
-    calc_accuracy_loader, calc_loss_batch, calc_loss_loader, evaluate_model, plot_values,
+    calc_accuracy_loader,
+    calc_loss_batch,
+    calc_loss_loader,
+    evaluate_model,
+    plot_values,
     train_classifier_simple,
 )
 from .uncertainty import format_accuracy_with_interval, format_pt, wilson_interval
-from .user_data import (
-    LabelMapping, UserDataError, course_portuguese_sample_path, load_text_classification_file,
-)
+from .user_data import UserDataError, course_portuguese_sample_path, load_text_classification_file
 from .weights import CheckpointError, download_and_load_gpt2, load_weights_into_gpt, read_checkpoint
+
+__all__ = [
+    # attribution
+    "Attribution", "explain", "explain_interactively", "explanation_html", "integrated_gradients", "occlusion_scores",
+    # checkpoint
+    "load_classifier", "save_classifier",
+    # classifier
+    "TrainableTail", "add_classification_head", "classification_logits", "count_parameters", "freeze_all",
+    "prepare_head_only", "prepare_last_block",
+    # config
+    "BASE_CONFIG", "config_from_settings", "gpt2_config", "model_configs", "model_size_from_name",
+    # course
+    "course_data_file", "demo_forced", "demo_tag", "describe_config", "is_demo", "load_course_model",
+    "prepare_course_data", "show_warning",
+    # data
+    "CLASS_NAMES", "LABELS", "SPAM_DATA_URL", "count_duplicate_messages", "count_shared_messages",
+    "create_balanced_dataset", "download_and_unzip_spam_data", "drop_duplicate_messages", "encode_labels",
+    "load_sms_spam", "load_sms_spam_naive", "load_split", "prepare_spam_splits", "random_split", "save_splits",
+    "split_spam_frame",
+    # dataset
+    "SpamDataset", "create_dataloaders", "last_real_token_index", "pad_batch",
+    # device
+    "get_device",
+    # download
+    "DataDownloadError", "DataIntegrityError", "GPT2DownloadError",
+    # evaluation
+    "classify_review", "confusion_table", "misclassified", "predict", "report",
+    # experiments
+    "REFERENCE_RESULTS", "REFERENCE_SOURCE", "Experiment", "ExperimentError", "ExperimentSkipped",
+    "default_experiments", "slow_experiments",
+    # features
+    "FrozenCache", "FrozenOutputs", "HiddenBatch", "advance_frozen_outputs", "extract_features",
+    "features_from_frozen", "frozen_outputs_loader", "precompute_frozen_outputs",
+    # generation
+    "generate", "generate_text_simple",
+    # lab
+    "ExperimentLab", "run_experiment", "run_experiments",
+    # lora
+    "LoRAError", "LoRALinear", "apply_lora", "count_lora_parameters", "load_lora", "lora_parameters_per_layer",
+    "lora_state_dict", "merge_lora", "save_lora",
+    # memory
+    "estimate_finetune_memory", "estimate_lora_memory",
+    # model
+    "GPTModel",
+    # model_card
+    "describe_data", "write_model_card",
+    # source
+    "show_source",
+    # tokenizer
+    "PAD_TOKEN_ID", "get_tokenizer", "text_to_token_ids", "token_ids_to_text",
+    # training
+    "calc_accuracy_loader", "calc_loss_batch", "calc_loss_loader", "evaluate_model", "plot_values",
+    "train_classifier_simple",
+    # uncertainty
+    "format_accuracy_with_interval", "format_pt", "wilson_interval",
+    # user_data
+    "UserDataError", "course_portuguese_sample_path", "load_text_classification_file",
+    # weights
+    "CheckpointError", "download_and_load_gpt2", "load_weights_into_gpt", "read_checkpoint",
+]
 
 __version__ = "1.0.0"
