@@ -377,6 +377,7 @@ TEMPLATE = """<!doctype html>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{title}</title>
+<link rel="icon" href="favicon.svg">
 <link rel="stylesheet" href="revealjs/dist/reset.css">
 <link rel="stylesheet" href="revealjs/dist/reveal.css">
 <link rel="stylesheet" href="revealjs/dist/theme/white.css">
@@ -432,6 +433,7 @@ def build_deck(output: Path = DEFAULT_OUTPUT) -> Path:
         slides = deck.page_slides(BOOK / f"{name}.md")
         sections.append(f'<section data-pagina="{name}">\n' + "\n".join(map(slide_html, slides)) + "\n</section>")
     copy_reveal(output)
+    shutil.copyfile(BOOK / "_static" / "favicon.svg", output / "favicon.svg")  # o ícone do site
     index = output / "index.html"
     title = yaml.safe_load((REPO_ROOT / "_config.yml").read_text(encoding="utf-8"))["title"]
     index.write_text(TEMPLATE.format(title=html.escape(title), style=STYLE, sections="\n".join(sections)),
