@@ -113,11 +113,17 @@ def render_role(citations):
 
 
 def page_title(target: str) -> str:
-    """O título (# ...) da página que um {doc} cita, relativo a book/conceitos."""
-    path = (BOOK / "conceitos" / target).with_suffix(".md")
-    if not path.is_file():
+    """O título (# ...) da página ou do notebook que um {doc} cita, relativo a book/conceitos."""
+    base = BOOK / "conceitos" / target
+    path = next((base.with_suffix(ext) for ext in (".md", ".ipynb") if base.with_suffix(ext).is_file()), None)
+    if path is None:
         return Path(target).name
-    first = next((line for line in path.read_text(encoding="utf-8").splitlines() if line.startswith("# ")), target)
+    text = path.read_text(encoding="utf-8")
+    if path.suffix == ".ipynb":  # o título está numa célula de Markdown
+        import json
+
+        text = "\n".join("".join(c["source"]) for c in json.loads(text)["cells"] if c["cell_type"] == "markdown")
+    first = next((line for line in text.splitlines() if line.startswith("# ")), target)
     return first.lstrip("# ").replace("*", "")
 
 
