@@ -131,7 +131,8 @@ def test_every_page_has_tasks_and_collapsed_self_checks(built_book):
         checker.feed(article)
         assert not checker.problems, (page, checker.problems)
         assert "Autoavaliação" in article and checker.found >= 3, (page, checker.found)
-        assert len(re.findall(r"<h[23][^>]*>\s*Experimente", article)) >= (1 if page.startswith("conceitos/") or page == "intro" else 2), page
+        tasks_needed = 1 if page.startswith("conceitos/") or page == "intro" else 2
+        assert len(re.findall(r"<h[23][^>]*>\s*Experimente", article)) >= tasks_needed, page
         assert "Tempo estimado:" in article, page
 
 
@@ -161,7 +162,8 @@ def test_site_interface_and_bibliography_in_portuguese(built_book):
     assert "pagina" in fields  # o botão preenche este campo
     assert 'rel="icon" href="_static/favicon.svg"' in intro
     # O sphinx-thebe pedia o mesmo script duas vezes ("THEBE_JS_URL has already been declared").
-    repeated = [p.name for p in html_dir.rglob("*.html") if p.read_text(encoding="utf-8").count("const THEBE_JS_URL") > 1]
+    repeated = [p.name for p in html_dir.rglob("*.html")
+                if p.read_text(encoding="utf-8").count("const THEBE_JS_URL") > 1]
     assert not repeated, repeated
     readings = (html_dir / "conceitos" / "leituras.html").read_text(encoding="utf-8")
     refs = re.sub(r"<[^>]+>", "", readings[readings.index('class="citation'):])

@@ -112,7 +112,8 @@ def _abrir_contexto(navegador, base_url, tela: str, esquema: str = "light"):
     return contexto
 
 
-_IMAGEM_DE_FORA = '<svg xmlns="http://www.w3.org/2000/svg" width="117" height="20"><rect width="117" height="20" rx="3" fill="#888"/></svg>'
+_IMAGEM_DE_FORA = ('<svg xmlns="http://www.w3.org/2000/svg" width="117" height="20">'
+                   '<rect width="117" height="20" rx="3" fill="#888"/></svg>')
 
 
 class _Problemas:
@@ -175,7 +176,8 @@ _IMAGENS_QUEBRADAS = """async () => {
 # Respostas da autoavaliação: quantas há, quantas já abertas, e se o conteúdo está escondido.
 _DETALHES = """() => {
   const todos = [...document.querySelectorAll("article details")];
-  return {total: todos.length, abertos: todos.filter(d => d.open).map(d => d.querySelector("summary")?.textContent.trim())};
+  const abertos = todos.filter(d => d.open).map(d => d.querySelector("summary")?.textContent.trim());
+  return {total: todos.length, abertos};
 }"""
 
 
@@ -299,7 +301,8 @@ def test_autoavaliacao_fechada_ate_o_clique(navegador, base_url, site_html, tela
 _CONTRASTES = """() => {
   const rgba = s => { const m = s.match(/[\\d.]+/g).map(Number); return m.length === 3 ? [...m, 1] : m; };
   const sobre = (c, f) => [0, 1, 2].map(i => c[i] * c[3] + f[i] * (1 - c[3]));
-  const lum = c => { const v = c.map(x => { x /= 255; return x <= 0.03928 ? x / 12.92 : ((x + 0.055) / 1.055) ** 2.4; });
+  const lin = x => { x /= 255; return x <= 0.03928 ? x / 12.92 : ((x + 0.055) / 1.055) ** 2.4; };
+  const lum = c => { const v = c.map(lin);
                      return 0.2126 * v[0] + 0.7152 * v[1] + 0.0722 * v[2]; };
   function fundo(el) {
     const camadas = [];
@@ -311,7 +314,8 @@ _CONTRASTES = """() => {
     for (const c of camadas.reverse()) cor = sobre(c, cor);
     return cor;
   }
-  const seletor = "article :is(p, li, dt, dd, summary, h1, h2, h3, h4, th, td, a, em, strong, figcaption, .admonition-title)";
+  const seletor = "article :is(p, li, dt, dd, summary, h1, h2, h3, h4, th, td, a, em, strong, figcaption, "
+    + ".admonition-title)";
   const piores = [];
   for (const el of document.querySelectorAll(seletor)) {
     if (el.closest("pre, .highlight, .cell_output, .output, .MathJax, mjx-container")) continue;

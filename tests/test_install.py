@@ -18,8 +18,6 @@ import time
 import urllib.request
 from pathlib import Path
 
-import pytest
-
 from tests.conftest import REPO_ROOT
 
 # As páginas que dizem ao aluno como instalar (book/notebooks/README.md é um link para notebooks/README.md).

@@ -131,7 +131,9 @@ def test_colab_cells_then_portuguese_title(name):
 
 def test_title_words_are_portuguese():
     titles = " ".join(_read(name).cells[2].source.splitlines()[0] for name in NOTEBOOKS)
-    for word in ("conjunto de dados", "pré-treinado", "Abordagem 1", "Abordagem 2", "Abordagem 3", "Comparando", "Laboratório"):
+    words = ("conjunto de dados", "pré-treinado", "Abordagem 1", "Abordagem 2", "Abordagem 3", "Comparando",
+             "Laboratório")
+    for word in words:
         assert word in titles
 
 
@@ -199,7 +201,8 @@ def test_sync_colab_inserts_and_updates_cells(tmp_path):
     synced = nbformat.read(path, as_version=4)
     assert [c.source for c in synced.cells[2:]] == [c.source for c in body]
     badge, setup = synced.cells[:2]
-    assert "colab.research.google.com/github/llmdefinitions/finetuning-llms-classificacao/blob/main/notebooks/01_dados.ipynb" in badge.source
+    colab = "colab.research.google.com/github/llmdefinitions/finetuning-llms-classificacao"
+    assert f"{colab}/blob/main/notebooks/01_dados.ipynb" in badge.source
     assert '"google.colab" in sys.modules' in setup.source
     assert "%pip install -q git+https://github.com/llmdefinitions/finetuning-llms-classificacao" in setup.source
     assert _sync(root, "--check").returncode == 0

@@ -281,7 +281,8 @@ def prose(text: str) -> tuple[str, list[tuple[int, int, str]]]:
         m = FENCE.match(stripped)
         if fence_kind is None and m:
             # diretivas com texto (admonition, figure, glossary) continuam sendo prosa
-            fence_kind = "prose" if re.match(r"^`{3,}\{(admonition|figure|note|tip|warning|glossary)\}", stripped) else "code"
+            prose = re.match(r"^`{3,}\{(admonition|figure|note|tip|warning|glossary)\}", stripped)
+            fence_kind = "prose" if prose else "code"
             fence_kind = (fence_kind, m.group(1))
             out.append(" " * (len(line) - 1) + "\n")
             continue
@@ -518,7 +519,8 @@ def test_demo_nb01_sentences_follow_the_data(demo_html_dir):
     shared = int(re.search(r"Mensagens distintas presentes no treino e no teste: (\d+)", out).group(1))
     assert ("Nenhum vazamento nesta divisão" in out) == (shared == 0)
     dropped, ham = re.search(r"Mensagens ham descartadas: ([\d.]+) de ([\d.]+)", out).groups()
-    kept = re.search(r"Label\s+ham\s+(\d+)\s+spam\s+(\d+)", out.split("Mensagens ham descartadas")[0].split("Fração de spam")[-1])
+    counts = out.split("Mensagens ham descartadas")[0].split("Fração de spam")[-1]
+    kept = re.search(r"Label\s+ham\s+(\d+)\s+spam\s+(\d+)", counts)
     assert kept and _pt_number(ham) - _pt_number(dropped) == int(kept.group(1))
     # a prosa não afirma, sem condição, o que depende dos dados
     assert "descartamos milhares" not in page.prose

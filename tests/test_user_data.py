@@ -6,7 +6,10 @@ import pytest
 
 from llmdefinitions import SpamDataset, random_split
 from llmdefinitions.user_data import (
-    UserDataError, UserDataFileNotFoundError, course_portuguese_sample_path, load_text_classification_file,
+    UserDataError,
+    UserDataFileNotFoundError,
+    course_portuguese_sample_path,
+    load_text_classification_file,
 )
 
 
@@ -43,7 +46,8 @@ def test_reads_separators_headers_and_label_pairs(tmp_path, name, text, positive
 
 
 def test_explicit_columns_positive_label_and_windows_encoding(tmp_path):
-    path = _write(tmp_path, "excel.csv", "id;assunto;tipo\n1;Promoção imperdível;propaganda\n2;Reunião às 10h;pessoal\n",
+    path = _write(tmp_path, "excel.csv",
+                  "id;assunto;tipo\n1;Promoção imperdível;propaganda\n2;Reunião às 10h;pessoal\n",
                   encoding="cp1252")
     df, mapping = load_text_classification_file(path, text_column="assunto", label_column="tipo",
                                                 positive_label="Pessoal")
@@ -57,7 +61,8 @@ def test_explicit_columns_positive_label_and_windows_encoding(tmp_path):
 
 
 @pytest.mark.parametrize("text, kwargs, message", [
-    ("texto,rotulo\na,spam\nb,ham\n", {"text_column": "mensagem"}, r"não tem a coluna 'mensagem'.*\['texto', 'rotulo'\]"),
+    ("texto,rotulo\na,spam\nb,ham\n", {"text_column": "mensagem"},
+     r"não tem a coluna 'mensagem'.*\['texto', 'rotulo'\]"),
     ("corpo,tipo\na,spam\nb,ham\n", {}, r"Não encontrei a coluna de texto.*\['corpo', 'tipo'\].*text_column="),
     ("texto,rotulo\na,spam\nb,spam\n", {}, r"só tem uma classe \('spam', 2 linhas\)"),
     ("texto,rotulo\na,spam\n  ,ham\nc,ham\n,spam\n", {}, r"textos vazios.*linhas 3, 5"),

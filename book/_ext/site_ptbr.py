@@ -23,8 +23,8 @@ from urllib.parse import quote
 
 import pybtex.plugin
 from pybtex.richtext import Text
-from pybtex.style.formatting.alpha import Style as AlphaStyle
 from pybtex.style import FormattedEntry
+from pybtex.style.formatting.alpha import Style as AlphaStyle
 from pybtex.style.template import Node, optional, sentence, words
 from pybtex.style.template import field as campo
 from pybtex.style.template import names as nomes
