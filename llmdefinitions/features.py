@@ -30,20 +30,9 @@ from torch.utils.data import DataLoader
 from .dataset import SpamDataset
 
 __all__ = [
-    "HiddenBatch",
-    "FrozenOutputs",
-    "extract_features",
-    "precompute_frozen_outputs",
-    "frozen_outputs_loader",
-    "advance_frozen_outputs",
-    "features_from_frozen",
-    "eval_mode",
-    "token_view",
-    "FrozenKey",
-    "FrozenCache",
-    "as_spam_dataset",
-    "same_length_groups",
-    "token_batches",
+    "HiddenBatch", "FrozenOutputs", "extract_features", "precompute_frozen_outputs", "frozen_outputs_loader",
+    "advance_frozen_outputs", "store_outputs", "features_from_frozen", "eval_mode", "token_view", "FrozenKey",
+    "FrozenCache", "as_spam_dataset", "same_length_groups", "token_batches",
 ]
 
 FEATURE_POSITIONS = ("last_real", "mean")  # as posições de `TOKEN_POSITIONS` que viram um vetor por texto
@@ -201,16 +190,31 @@ def precompute_frozen_outputs(model, data, device, n_trainable_blocks: int = 1,
         raise ValueError(f"n_trainable_blocks deve estar entre 0 e {n_blocks}.")
     dataset = as_spam_dataset(data, tokenizer)
     frozen_blocks = model.trf_blocks[: n_blocks - n_trainable_blocks]
-    hidden: list = [None] * len(dataset)
     with eval_mode(model):
-        for copies, ids in token_batches(dataset, batch_size):
-            out = frozen_blocks(model.embed(ids.to(device))).float().cpu()
-            if n_trainable_blocks == 0:  # só o último token, copiado (para não prender o lote na memória)
-                out = out[:, -1:].clone()
-            for row, indices in zip(out.unbind(0), copies):
-                for index in indices:
-                    hidden[index] = row  # as cópias de um texto repetido compartilham o tensor
+        run = lambda ids: frozen_blocks(model.embed(ids.to(device)))  # noqa: E731 (um passo só, nomeado)
+        hidden = store_outputs(token_batches(dataset, batch_size), run, len(dataset),
+                               last_token_only=n_trainable_blocks == 0)
     return FrozenOutputs(hidden, list(dataset.labels), n_trainable_blocks)
+
+
+def store_outputs(batches, run, n_texts: int, last_token_only: bool) -> list:
+    """Roda `run` em cada lote de `(cópias, tensor)` e guarda a saída de cada texto no seu lugar.
+
+    `cópias` diz em que posições do conjunto cada linha do lote entra (um texto repetido é
+    calculado uma vez e as cópias compartilham o tensor). Com `last_token_only`, só o último
+    token é guardado, copiado, para não prender o lote inteiro na memória.
+
+    Ensinado no Notebook 4, §4.3.
+    """
+    hidden: list = [None] * n_texts
+    for copies, x in batches:
+        out = run(x).float().cpu()
+        if last_token_only:
+            out = out[:, -1:].clone()
+        for row, indices in zip(out.unbind(0), copies):
+            for index in indices:
+                hidden[index] = row
+    return hidden
 
 
 def _blocks_between(model, frozen: FrozenOutputs, n_trainable_blocks: int):
@@ -238,15 +242,9 @@ def advance_frozen_outputs(model, frozen: FrozenOutputs, device, n_trainable_blo
     blocks = _blocks_between(model, frozen, n_trainable_blocks)
     if len(blocks) == 0:
         return frozen
-    hidden: list = [None] * len(frozen)
     with eval_mode(model):
-        for copies, x in _hidden_batches(frozen, batch_size):
-            out = blocks(x.to(device)).float().cpu()
-            if n_trainable_blocks == 0:  # só o último token, copiado (para não prender o lote na memória)
-                out = out[:, -1:].clone()
-            for row, indices in zip(out.unbind(0), copies):
-                for index in indices:
-                    hidden[index] = row  # as cópias de um texto repetido compartilham o tensor
+        hidden = store_outputs(_hidden_batches(frozen, batch_size), lambda x: blocks(x.to(device)), len(frozen),
+                               last_token_only=n_trainable_blocks == 0)
     return FrozenOutputs(hidden, list(frozen.labels), n_trainable_blocks)
 
 
