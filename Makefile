@@ -17,7 +17,7 @@ LINKCHECK_FLAGS ?=
 
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: install lab book lint test test-minimo test-colab bench release linkcheck dist clean
+.PHONY: install lab book slides lint test test-minimo test-colab bench release linkcheck dist clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,10 @@ lab: install
 book: install
 	$(BIN)/jupyter-book build book $(BOOK_FLAGS)
 	@echo "Site pronto: _build/html/index.html"
+
+# Só os slides do professor (reveal.js, das páginas de conceitos), sem construir o livro; o `make book` também os publica em slides/.
+slides: install
+	$(BIN)/python tools/slides.py --saida _build/slides
 
 # O ruff (extra `test`) com a configuração de [tool.ruff] no pyproject.toml; o `make test` roda antes do pytest.
 lint: install
