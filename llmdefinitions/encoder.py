@@ -9,7 +9,7 @@ O `transformers` é opcional no curso: `pip install -e ".[encoder]"` (no Colab e
 
 Sem internet e sem cópia local dos pesos, entra o **modo de demonstração**, como no GPT-2: um
 DistilBERT pequeno com pesos ALEATÓRIOS, salvo no layout do Hugging Face (`config.json` +
-`model.safetensors`) e um vocabulário WordPiece treinado nas mensagens do curso (`vocab.txt`),
+`model.safetensors`) e um vocabulário WordPiece montado com as mensagens do curso (`vocab.txt`),
 carregados pelas MESMAS chamadas `from_pretrained`. Variáveis de ambiente (as do GPT-2):
 - `LLMDEFINITIONS_DEMO=1` força o modo de demonstração;
 - `LLMDEFINITIONS_MODELS_DIR=/pasta`: uma cópia local em `/pasta/distilbert-base-uncased/`
@@ -23,7 +23,9 @@ import importlib
 import importlib.util
 import json
 import os
+import string
 import tempfile
+from collections import Counter
 from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib import resources
@@ -127,30 +129,42 @@ def _course_sample_texts() -> list[str]:
         return load_sms_spam(sample)["Text"].tolist()
 
 
+def _demo_vocabulary(texts, size: int = _DEMO_VOCAB_SIZE) -> list[str]:
+    """Um vocabulário WordPiece reprodutível: tokens especiais, os caracteres ASCII e os vistos nos textos
+    (inteiros e como continuação `##c`: uma palavra nova vira pedaços, não [UNK]) e as palavras mais
+    frequentes (empates em ordem alfabética). O texto é normalizado e dividido como o tokenizador do
+    BERT "uncased" fará (minúsculas, sem acentos)."""
+    from tokenizers import normalizers, pre_tokenizers  # vem junto com o transformers
+
+    normalize, split = normalizers.BertNormalizer(lowercase=True), pre_tokenizers.BertPreTokenizer()
+    counts = Counter(word for text in texts for word, _ in split.pre_tokenize_str(normalize.normalize_str(text)))
+    ascii_characters = string.ascii_lowercase + string.digits + string.punctuation
+    characters = sorted({character for word in counts for character in word} | set(ascii_characters))
+    vocabulary = [*_SPECIAL_TOKENS, *characters, *(f"##{c}" for c in characters)]
+    words = [word for word in sorted(counts, key=lambda w: (-counts[w], w)) if len(word) > 1]
+    return vocabulary + words[: max(size - len(vocabulary), 0)]
+
+
 def build_demo_encoder(directory: str | os.PathLike, texts=None, seed: int = 123) -> Path:
     """Grava em `directory` um DistilBERT ALEATÓRIO no layout do Hugging Face, sem baixar nada.
 
-    O tokenizador é um WordPiece (o algoritmo do BERT) treinado em `texts` (padrão: as mensagens de
-    exemplo do curso) e salvo como `vocab.txt`; o modelo é um `DistilBertModel` com
-    `DEMO_ENCODER_CONFIG`, salvo com `save_pretrained` (`config.json` + `model.safetensors`).
-    `AutoModel`/`AutoTokenizer.from_pretrained(directory)` leem a pasta como leriam a do Hub.
+    O tokenizador é um WordPiece (o algoritmo do BERT) com vocabulário montado a partir de `texts`
+    (padrão: as mensagens de exemplo do curso): caracteres e palavras mais frequentes, em `vocab.txt`.
+    O modelo é um `DistilBertModel` com `DEMO_ENCODER_CONFIG`, salvo com `save_pretrained`
+    (`config.json` + `model.safetensors`). `AutoModel`/`AutoTokenizer.from_pretrained(directory)`
+    leem a pasta como leriam a do Hub. Mesmos `texts` e `seed`, mesmos arquivos.
 
     Ensinado no Notebook 3, §3.7.
     """
     transformers = require_transformers()
-    from tokenizers import BertWordPieceTokenizer  # vem junto com o transformers
-
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
-    wordpiece = BertWordPieceTokenizer(lowercase=True)  # "uncased": tudo em minúsculas, como o da aula
     texts = _course_sample_texts() if texts is None else [str(text) for text in texts]
-    wordpiece.train_from_iterator(texts, vocab_size=_DEMO_VOCAB_SIZE, special_tokens=_SPECIAL_TOKENS,
-                                  show_progress=False)
-    wordpiece.save_model(str(directory))  # -> vocab.txt
+    vocabulary = _demo_vocabulary(texts)
+    (directory / "vocab.txt").write_text("\n".join(vocabulary) + "\n", encoding="utf-8")
     tokenizer_config = {"tokenizer_class": "DistilBertTokenizer", "do_lower_case": True, "model_max_length": 512}
     (directory / "tokenizer_config.json").write_text(json.dumps(tokenizer_config, indent=2), encoding="utf-8")
-    config = transformers.DistilBertConfig(vocab_size=wordpiece.get_vocab_size(), pad_token_id=0,
-                                           **DEMO_ENCODER_CONFIG)
+    config = transformers.DistilBertConfig(vocab_size=len(vocabulary), pad_token_id=0, **DEMO_ENCODER_CONFIG)
     torch.manual_seed(seed)
     with _quiet(transformers):
         transformers.DistilBertModel(config).save_pretrained(directory, safe_serialization=True)
@@ -174,7 +188,7 @@ def _demo_encoder(transformers, reason: str, texts=None) -> CourseEncoder:
     show_warning(
         "MODO DE DEMONSTRAÇÃO: DistilBERT com pesos aleatórios (os números NÃO são os do DistilBERT)",
         f"Motivo: {reason}",
-        "O vocabulário (WordPiece) foi treinado nas próprias mensagens; o modelo é pequeno e aleatório.",
+        "O vocabulário (WordPiece) foi montado com as próprias mensagens; o modelo é pequeno e aleatório.",
         details=(f"Para usar o {ENCODER_NAME} real: rode com internet (ou com {_MODELS_DIR_ENV_VAR} apontando "
                  f"para uma pasta com {ENCODER_NAME}/) e sem LLMDEFINITIONS_DEMO=1."),
     )
@@ -187,7 +201,7 @@ def load_encoder(model_name: str = ENCODER_NAME, models_dir=None, demo_texts=Non
     Procura primeiro uma cópia local em `models_dir/model_name/` (ou `LLMDEFINITIONS_MODELS_DIR`);
     senão usa o nome do Hub, como a aula (o `transformers` guarda o download no cache dele). Sem
     rede (ou com `HF_HUB_OFFLINE=1`) só vale o cache; sem nada disso, o modo de demonstração, com
-    vocabulário treinado em `demo_texts`. Uma cópia local corrompida gera erro (nunca troca calada).
+    vocabulário montado com `demo_texts`. Uma cópia local corrompida gera erro (nunca troca calada).
 
     Ensinado no Notebook 3, §3.7.
     """

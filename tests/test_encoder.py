@@ -110,6 +110,11 @@ def test_demo_layout(tmp_path):
     assert type(model).__name__ == "DistilBertModel" and model.config.dim == DEMO_ENCODER_CONFIG["dim"]
     tokens = tokenizer.convert_ids_to_tokens(tokenizer("FREE prize")["input_ids"])
     assert tokens[0] == "[CLS]" and tokens[-1] == "[SEP]" and "free" in tokens  # "uncased"
+    pieces = tokenizer.tokenize("prizes Zebra")  # palavra fora do vocabulário: pedaços, nunca [UNK]
+    assert pieces[:2] == ["prize", "##s"] and "[UNK]" not in pieces
+    again = build_demo_encoder(tmp_path / "de-novo", TEXTS * 5)  # reprodutível: mesmos textos, mesmos arquivos
+    for name in ("vocab.txt", "model.safetensors"):
+        assert (again / name).read_bytes() == (directory / name).read_bytes()
 
 
 def test_demo_fallback_offline_is_labelled(tmp_path, monkeypatch, capsys):
