@@ -240,7 +240,7 @@ def explanation_html(tokens, scores, title: str = "Peso de cada token") -> Color
                        for sign, word in ((1.0, "spam"), (-1.0, "não spam")))
     spans = "".join(
         f'<span title="{_signed(s)} ({_sign_word(s)})" style="background:{token_color(s, largest)};'
-        f'color:#000000;border-radius:3px">{html.escape(t)}</span>'
+        f'color:#000000;border-radius:3px;margin-right:1px">{html.escape(t)}</span>'
         for t, s in zip(tokens, scores))
     page = (f'<div role="figure" aria-label="{html.escape(title)}. {legend}" style="{_BOX_CSS}">'
             f'<div style="{_NOTE_CSS}">{html.escape(title)}</div>'

@@ -10,7 +10,9 @@ abre pela interface, roda tudo ("Run All") e confere o que o aluno vê:
   token contra o fundo que ele tem de fato (calculado dos estilos computados pelo navegador), e
   linhas longas que rolam de lado (`white-space: pre`) em vez de quebrar a indentação;
 - a barra de progresso do tqdm como widget (o download do dataset no notebook 1, servido por HTTP
-  nesta máquina; os treinos dos notebooks rodam com `progress=False`).
+  nesta máquina; os treinos dos notebooks rodam com `progress=False`);
+- no notebook 5, a caixa "por que spam?" (`explain_interactively`): digita uma mensagem, clica em
+  Explicar e lê a classe, p(spam) e os tokens coloridos (contraste >= 4,5 nos dois temas).
 
 Capturas de tela (claro e escuro, por notebook) ficam em `_build/capturas/jupyterlab/` (ou em
 `$CAPTURAS_DIR/jupyterlab/`) e o tempo de cada "Run All" em `resultados.json` na mesma pasta.
@@ -49,6 +51,8 @@ LIGHT, DARK = "JupyterLab Light", "JupyterLab Dark"
 # O 01 usa só o dataset (o real, do espelho) e o tokenizador: sem modelo, não há aviso de demonstração.
 BANNER_NOTEBOOKS = set(NOTEBOOKS) - {"01_dados"}
 WIDGET_NOTEBOOKS = {"01_dados"}  # notebooks em que uma barra do tqdm aparece ("Run All" no modo de demonstração)
+EXPLAIN_NOTEBOOK = "05_abordagem3_ultimo_bloco"  # a caixa interativa "por que spam?"
+TYPED_MESSAGE = "Congratulations Maria! Claim your FREE voucher today, reply WIN to 80086"
 
 _results: dict[str, dict] = {}  # por notebook: tempo, contraste, widgets (vai para resultados.json)
 
@@ -138,8 +142,25 @@ _JS_DEMO_BANNER = f"""() => {{
 
 _JS_WIDGETS = """() => ({
   progress: document.querySelectorAll('.jp-OutputArea-output .jupyter-widgets.widget-hprogress').length,
+  explain: document.querySelectorAll('.jp-OutputArea-output .explicacao-spam').length,
   broken: document.body.innerText.includes('Error displaying widget'),
 })"""
+
+# As explicações coloridas (explanation_html: um div role="figure" por mensagem): o pior contraste de
+# todas e, na caixa interativa, o título (classe e p(spam)) e as cores de fundo dos tokens.
+_JS_EXPLANATIONS = f"""() => {{
+  const worstContrast = {_JS_WORST_CONTRAST};
+  const figures = Array.from(document.querySelectorAll('.jp-OutputArea-output div[role=figure]'));
+  const inBox = Array.from(document.querySelectorAll('.explicacao-spam div[role=figure]'));
+  const last = inBox[inBox.length - 1];
+  return {{
+    count: figures.length,
+    worst: figures.length ? worstContrast(figures.flatMap(f => [f, ...f.querySelectorAll('*')])) : null,
+    box: last ? {{title: last.firstElementChild.textContent, text: last.children[1].textContent,
+                 backgrounds: Array.from(last.children[1].children, e => getComputedStyle(e).backgroundColor)}}
+              : null,
+  }};
+}}"""
 
 
 # --------------------------------------------------------------------------- o servidor e o navegador
@@ -316,6 +337,35 @@ def _screenshot(page, name: str, suffix: str) -> Path:
     return path
 
 
+def _check_explain_box(page, name: str, request, result: dict) -> None:
+    """Digita uma mensagem na caixa "por que spam?", clica em Explicar e lê o resultado nos dois temas."""
+    _set_theme(page, LIGHT)
+    box = page.locator(".explicacao-spam").first
+    box.scroll_into_view_if_needed()
+    box.locator("input[type=text]").fill(TYPED_MESSAGE)
+    box.locator("button", has_text="Explicar").click()
+    box.locator("div[role=figure]", has_text="voucher").wait_for(timeout=120_000)
+    found = page.evaluate(_JS_EXPLANATIONS)
+    shown = found["box"]
+    match = re.search(r"Classe: (spam|not spam) · p\(spam\) = (\d,\d{3})", shown["title"])
+    assert match, f"{name}: título da explicação inesperado: {shown['title']!r}"
+    label, probability = match.group(1), float(match.group(2).replace(",", "."))
+    assert (label == "spam") == (probability > 0.5), shown["title"]
+    assert "DEMONSTRAÇÃO" in shown["title"]  # o modelo aleatório vem rotulado
+    assert shown["text"] == TYPED_MESSAGE, f"{name}: os tokens não refazem a mensagem: {shown['text']!r}"
+    assert len(shown["backgrounds"]) >= 10 and len(set(shown["backgrounds"])) > 1, shown["backgrounds"]
+    result["explain_box"] = {"class": label, "p_spam": probability, "figures": found["count"]}
+    for theme, suffix in [(LIGHT, "claro"), (DARK, "escuro")]:
+        _set_theme(page, theme)
+        worst = page.evaluate(_JS_EXPLANATIONS)["worst"]
+        assert worst["ratio"] >= MIN_CONTRAST, f"{name} ({theme}): explicação colorida ilegível: {worst}"
+        result[f"explain_contrast_{suffix}"] = round(worst["ratio"], 2)
+        box.scroll_into_view_if_needed()
+        path = _screenshot(page, name, f"explicacao-{suffix}")
+        _report(request, f"{name} [{theme}]: caixa 'por que spam?': {label}, p(spam) {probability}; "
+                         f"pior contraste {worst['ratio']:.2f}; captura: {path}")
+
+
 @pytest.mark.parametrize("name", NOTEBOOKS)
 def test_notebook_in_jupyterlab(name, lab, browser, request):
     page = browser.new_page(viewport={"width": 1366, "height": 900})
@@ -385,7 +435,10 @@ def test_notebook_in_jupyterlab(name, lab, browser, request):
         widgets = page.evaluate(_JS_WIDGETS)
         result["progress_widgets"] = widgets["progress"]
         assert not widgets["broken"], f"{name}: widget não exibido"
-        assert widgets["progress"] == widget_outputs, f"{name}: {widget_outputs} saídas de widget, {widgets}"
+        assert widgets["progress"] + widgets["explain"] == widget_outputs, f"{name}: {widget_outputs} saídas, {widgets}"
+        assert widgets["explain"] == (name == EXPLAIN_NOTEBOOK), f"{name}: caixa 'por que spam?': {widgets}"
+        if name == EXPLAIN_NOTEBOOK:
+            _check_explain_box(page, name, request, result)
         if name in WIDGET_NOTEBOOKS:
             assert widgets["progress"] >= 1, f"{name}: a barra de progresso não virou widget: {widgets}"
             page.locator(".jupyter-widgets.widget-hprogress").first.scroll_into_view_if_needed()
