@@ -94,3 +94,27 @@ def pytest_terminal_summary(terminalreporter):
         terminalreporter.section("capturas de tela")
         for pasta, quantas in sorted(novas.items()):
             terminalreporter.write_line(f"{quantas} capturas em {pasta}")
+
+
+# Compartilhados pelos testes do pacote (test_model, test_generation, test_weights, test_pipeline).
+@pytest.fixture(scope="module")
+def hf_model():
+    from tests.checkpoints import make_hf_gpt2
+
+    return make_hf_gpt2(n_layer=2, n_embd=64, n_head=4, n_positions=128)
+
+
+@pytest.fixture(scope="module")
+def models_dir(hf_model, tmp_path_factory):
+    from tests.checkpoints import save_hf_checkpoint
+
+    root = tmp_path_factory.mktemp("models")
+    save_hf_checkpoint(hf_model, root / "124M")
+    return root
+
+
+@pytest.fixture(scope="module")
+def real_splits(spam_zip, tmp_path_factory):
+    from llmdefinitions import prepare_spam_splits
+
+    return prepare_spam_splits(tmp_path_factory.mktemp("data"), url=spam_zip)

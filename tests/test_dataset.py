@@ -6,12 +6,7 @@ import pandas as pd
 import pytest
 import torch
 
-from llmdefinitions import SpamDataset, create_dataloaders, last_real_token_index, pad_batch, prepare_spam_splits
-
-
-@pytest.fixture(scope="module")
-def real_splits(spam_zip, tmp_path_factory):
-    return prepare_spam_splits(tmp_path_factory.mktemp("data"), url=spam_zip)
+from llmdefinitions import SpamDataset, create_dataloaders, last_real_token_index, pad_batch
 
 
 def test_seed_batch_counts_on_real_data(real_splits, tokenizer):

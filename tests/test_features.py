@@ -17,6 +17,7 @@ from llmdefinitions import (
     precompute_frozen_outputs,
 )
 from llmdefinitions.features import FrozenCache, FrozenKey, eval_mode, token_view
+from tests.tiny_models import synthetic_frame, tiny_model
 
 TEXTS = [
     "Ok lar... Joking wif u oni...",
@@ -141,3 +142,18 @@ def test_frozen_cache_advances_from_the_longer_pass(model, dataset):
     assert derived["train"] is short["train"] and len(cache.keys()) == 3
     cache.drop(lambda key: key.model == ("tiny",) and key.view == view)
     assert cache.keys() == []
+
+
+def test_extract_features_matches_hidden_states(tokenizer):
+    frame = synthetic_frame(n=10)
+    model = tiny_model()
+    X, y = extract_features(model, frame, "cpu", tokenizer=tokenizer, batch_size=3)
+    assert X.shape == (10, 32) and X.dtype == np.float32 and y.tolist() == frame["Label"].tolist()
+    ids = torch.tensor([tokenizer.encode(frame["Text"].iloc[4])])
+    with torch.no_grad():
+        hidden = model.hidden_states(ids)[0]
+    np.testing.assert_allclose(X[4], hidden[-1].numpy(), atol=1e-5)
+    X_mean, _ = extract_features(model, frame, "cpu", tokenizer=tokenizer, token_position="mean")
+    np.testing.assert_allclose(X_mean[4], hidden.mean(0).numpy(), atol=1e-5)
+    with pytest.raises(ValueError, match="token_position"):
+        extract_features(model, frame, "cpu", tokenizer=tokenizer, token_position="max")

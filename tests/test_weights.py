@@ -21,26 +21,8 @@ from llmdefinitions import (
     gpt2_config,
     load_weights_into_gpt,
 )
-from tests.checkpoints import make_hf_gpt2, save_hf_checkpoint
-
-
-@pytest.fixture(scope="module")
-def hf_model():
-    return make_hf_gpt2(n_layer=2, n_embd=64, n_head=4, n_positions=128)
-
-
-@pytest.fixture(scope="module")
-def models_dir(hf_model, tmp_path_factory):
-    root = tmp_path_factory.mktemp("models")
-    save_hf_checkpoint(hf_model, root / "124M")
-    return root
-
-
-def _load_ours(models_dir):
-    settings, params = download_and_load_gpt2("124M", models_dir)
-    model = GPTModel(config_from_settings(settings))
-    load_weights_into_gpt(model, params)
-    return model.eval()
+from tests.checkpoints import save_hf_checkpoint
+from tests.tiny_models import load_ours
 
 
 def test_settings_come_from_config_json(models_dir):
@@ -53,14 +35,14 @@ def test_settings_come_from_config_json(models_dir):
 
 def test_checkpoint_without_transformer_prefix(hf_model, tmp_path):
     save_hf_checkpoint(hf_model, tmp_path / "124M", strip_prefix=True)
-    ours = _load_ours(tmp_path)
+    ours = load_ours(tmp_path)
     ids = torch.arange(100, 130).unsqueeze(0)
     with torch.no_grad():
         assert (ours(ids) - hf_model(ids).logits).abs().max().item() < 1e-4
 
 
 def test_out_head_is_tied_to_token_embedding(models_dir):
-    ours = _load_ours(models_dir)
+    ours = load_ours(models_dir)
     assert ours.out_head.weight is ours.tok_emb.weight
 
 

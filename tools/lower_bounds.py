@@ -29,6 +29,8 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 # Os testes do pacote (rápidos) e um notebook no caminho completo do código.
 PACKAGE_TESTS = [
     "tests/test_model.py", "tests/test_data.py", "tests/test_pipeline.py", "tests/test_features.py",
+    "tests/test_classifier.py", "tests/test_training.py", "tests/test_evaluation.py", "tests/test_generation.py",
+    "tests/test_device.py",
     "tests/test_source.py", "tests/test_offline.py", "tests/test_checkpoint.py", "tests/test_course.py",
     "tests/test_memory.py", "tests/test_model_card.py",
 ]
