@@ -62,6 +62,13 @@ PACKAGE_TESTS = [
     "tests/test_user_data.py",
     "tests/test_offline.py",
     "tests/test_experiments.py",
+    "tests/test_lab.py",
+    "tests/test_weights.py",
+    "tests/test_download.py",
+    "tests/test_dataset.py",
+    "tests/test_config.py",
+    "tests/test_tokenizer.py",
+    "tests/test_attribution.py",
 ]
 # Os notebooks 01-07 pelo mesmo teste do CI (um caso por notebook).
 NOTEBOOK_TESTS = ["tests/test_notebooks.py", "-k", "test_notebook_runs_on_full_code_path"]
