@@ -20,7 +20,6 @@ carregados pelas MESMAS chamadas `from_pretrained`. Variáveis de ambiente (as d
 from __future__ import annotations
 
 import importlib
-import importlib.util
 import json
 import os
 import string
@@ -89,8 +88,12 @@ class CourseEncoder:
 
 
 def transformers_available() -> bool:
-    """Verdadeiro se o `transformers` está instalado (sem importá-lo). Ensinado no Notebook 3, §3.7."""
-    return importlib.util.find_spec("transformers") is not None
+    """Verdadeiro se o `transformers` está instalado e importa sem erro. Ensinado no Notebook 3, §3.7."""
+    try:
+        require_transformers()
+    except EncoderUnavailableError:
+        return False
+    return True
 
 
 def require_transformers():
