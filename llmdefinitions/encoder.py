@@ -220,7 +220,7 @@ def load_encoder(model_name: str = ENCODER_NAME, models_dir=None, demo_texts=Non
     reason = offline_reason()
     try:
         model, tokenizer = _from_pretrained(transformers, model_name, local_files_only=reason is not None)
-    except OSError as err:  # fora do cache e sem rede, ou o Hub não respondeu
+    except Exception as err:  # fora do cache e sem rede, Hub fora do ar, download interrompido...
         why = reason or f"{type(err).__name__}: {str(err).splitlines()[0]}"
         return _demo_encoder(transformers, f"os pesos do {model_name} não puderam ser obtidos ({why}).", demo_texts)
     print(f"Modelo carregado: {model_name} pré-treinado (Hugging Face Hub ou o cache dele).")

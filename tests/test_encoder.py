@@ -129,6 +129,17 @@ def test_demo_fallback_offline_is_labelled(tmp_path, monkeypatch, capsys):
     assert X.shape == (len(FRAME), DEMO_ENCODER_CONFIG["dim"])
 
 
+def test_demo_fallback_without_network(tmp_path, monkeypatch, capsys):
+    """Sem HF_HUB_OFFLINE, mas sem rede (um endpoint numa porta fechada): desiste rápido e cai na demonstração."""
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.delenv("LLMDEFINITIONS_DEMO", raising=False)
+    for name in ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HF_ENDPOINT", "http://127.0.0.1:9")
+    encoder = load_encoder("llmdefinitions-teste/nao-existe", models_dir=tmp_path, demo_texts=TEXTS * 5)
+    assert encoder.mode == "demo" and "sem conexão com 127.0.0.1:9" in capsys.readouterr().out
+
+
 def test_demo_forced(models_dir, monkeypatch, capsys):
     monkeypatch.setenv("LLMDEFINITIONS_DEMO", "1")
     assert load_encoder(models_dir=models_dir[0], demo_texts=TEXTS * 5).mode == "demo"
