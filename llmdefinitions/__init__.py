@@ -11,6 +11,7 @@ Os notebooks ensinam; este pacote guarda o que eles reutilizam. Um módulo por c
 - `dataset`: tokenização, padding e lotes;
 - `classifier`: as três abordagens e a escolha do token classificado;
 - `features`: o trabalho congelado feito uma vez só (o que torna o treino rápido);
+- `encoder`: a abordagem 1 da aula com o DistilBERT (um codificador, via `transformers`; extra opcional);
 - `training`, `evaluation`: perda, acurácia, laço de treino, métricas e uso do modelo;
 - `attribution`: por que spam? o peso de cada token na previsão (oclusão, gradientes integrados);
 - `lora`: LoRA escrito à mão (adaptadores de posto baixo, fusão, salvar só o adaptador);

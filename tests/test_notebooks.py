@@ -47,6 +47,8 @@ CELL_TIMEOUT_S = 600
 REAL_MODE_MARKERS = {
     "01_dados": ["Leitura correta: 5.574 mensagens", "Leitura ingênua: 5.572 mensagens", "130 lotes de treino"],
     **{name: ["Modo de execução: real", "Treino: 1045 | Validação: 149 | Teste: 300"] for name in NOTEBOOKS[1:]},
+    "03_abordagem1_embeddings": ["Modo de execução: real", "Treino: 1045 | Validação: 149 | Teste: 300",
+                                 "distilbert-base-uncased pré-treinado"],
     "04_abordagem2_cabeca": ["Modo de execução: real", "Treino: 1045 | Validação: 149 | Teste: 300",
                              "Mesma cabeça inicial: True", "Taxa escolhida pela validação"],
     "05_abordagem3_ultimo_bloco": ["Modo de execução: real", "Treino: 1045 | Validação: 149 | Teste: 300",

@@ -31,7 +31,7 @@ PACKAGE_TESTS = [
     "tests/test_model.py", "tests/test_data.py", "tests/test_pipeline.py", "tests/test_features.py",
     "tests/test_classifier.py", "tests/test_training.py", "tests/test_evaluation.py", "tests/test_generation.py",
     "tests/test_device.py", "tests/test_weights.py", "tests/test_download.py", "tests/test_dataset.py",
-    "tests/test_config.py", "tests/test_tokenizer.py",
+    "tests/test_config.py", "tests/test_tokenizer.py", "tests/test_encoder.py", "tests/test_attribution.py",
     "tests/test_source.py", "tests/test_offline.py", "tests/test_checkpoint.py", "tests/test_course.py",
     "tests/test_memory.py", "tests/test_model_card.py",
 ]
