@@ -8,6 +8,9 @@ from pathlib import Path
 
 import pytest
 
+# Os testes comuns dos exercícios e os ajudantes deles ficam fora dos arquivos test_*: assert detalhado lá também.
+pytest.register_assert_rewrite("tests.exercise_helpers", "tests.exercise_suite", "tests.exercise_training_suite")
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED = REPO_ROOT.parent / "shared"
 SPAM_ZIP = SHARED / "data" / "sms_spam_collection.zip"
@@ -118,3 +121,25 @@ def real_splits(spam_zip, tmp_path_factory):
     from llmdefinitions import prepare_spam_splits
 
     return prepare_spam_splits(tmp_path_factory.mktemp("data"), url=spam_zip)
+
+
+# Compartilhadas pelos testes dos exercícios (tests/test_exercise_*.py): leem as constantes do
+# módulo que as pede (ATIVIDADE, CORRETAS, REGRAS; PONTOS, ALUNOS). Ver tests/exercise_suite.py e
+# tests/exercise_training_suite.py.
+@pytest.fixture(scope="module")
+def casos_rapidos(request, tmp_path_factory):
+    from tests.exercise_helpers import rodar_casos_rapidos
+
+    exercicio = request.module
+    return rodar_casos_rapidos(exercicio.ATIVIDADE, exercicio.CORRETAS, exercicio.REGRAS,
+                               tmp_path_factory.mktemp("rapido"))
+
+
+@pytest.fixture(scope="module")
+def turma_treino(request, tmp_path_factory):
+    from tests.exercise_helpers import corrigir_turma_de_treino
+
+    exercicio = request.module
+    atividade = exercicio.ATIVIDADE
+    return corrigir_turma_de_treino((atividade,), {atividade: exercicio.PONTOS}, exercicio.ALUNOS,
+                                    tmp_path_factory.mktemp("turma-treino"))

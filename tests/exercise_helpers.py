@@ -8,6 +8,9 @@
 - o caminho completo: `rodar_corrigir` chama `exercises/corrigir.py` numa cópia do curso, e
   `corrigir_turma_de_treino` corrige uma turma fictícia dos exercícios 7 e 8.
 
+Os testes que todo arquivo de exercício repete moram uma vez só em `tests/exercise_suite.py` e
+`tests/exercise_training_suite.py` (exercícios 7 e 8); as fixtures deles, em `tests/conftest.py`.
+
 Os nomes seguem os das ferramentas do professor (`exercises/*.py`, em português: ver CONTRIBUTING.md).
 """
 
@@ -47,7 +50,7 @@ __all__ = [
     "rodar_corrigir", "perdas_de_pontos_erradas", "corretas_que_perderam_pontos", "rodar_casos_rapidos",
     "respostas_sem_alternativa", "modulo_do_exercicio", "conferir_pontos_e_testes_ocultos",
     "corrigir_turma_de_treino", "conferir_respostas_chumbadas", "conferir_cada_erro_classico",
-    "conferir_sem_tempo_esgotado",
+    "conferir_sem_tempo_esgotado", "ALUNOS_COM_NOTA_MAXIMA",
 ]
 
 FONTES = publicar.notebooks_fonte(EXERCICIOS)
@@ -326,6 +329,8 @@ def modulo_do_exercicio(atividade: str):
 # só pega uma célula que trava, não mede velocidade (numa máquina ocupada, importar o torch na
 # célula de preparação já passou de 20 s).
 TEMPO_CELULA = 120
+# Os alunos fictícios que devem ganhar a nota toda na correção da turma.
+ALUNOS_COM_NOTA_MAXIMA = ("solucao", "alternativa_a", "alternativa_b")
 
 
 def resposta_do_teste(grade_id_teste: str) -> str:
@@ -435,7 +440,7 @@ def conferir_cada_erro_classico(turma: dict, atividade: str, pontos_da_atividade
 
 def conferir_sem_tempo_esgotado(turma: dict, atividade: str) -> None:
     """Nenhuma célula das soluções corretas passou do tempo nem derrubou o kernel."""
-    for aluno in ("solucao", "alternativa_a", "alternativa_b"):
+    for aluno in ALUNOS_COM_NOTA_MAXIMA:
         for celula in notebook_corrigido(turma, aluno, atividade).cells:
             for saida in celula.get("outputs", []):
                 assert saida.get("ename") not in ("CellTimeoutError", "DeadKernelError"), (aluno, atividade)

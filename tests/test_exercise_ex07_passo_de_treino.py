@@ -1,42 +1,17 @@
-"""Exercício 7 (O passo de treino e o laço de épocas): a correção não engana.
-
-Rápido (sem nbgrader, num processo IPython; ver `tests/exercise_helpers.py`): a solução e as soluções
-corretas em outros idiomas (`ALTERNATIVA_A` a `ALTERNATIVA_D`) ganham todos os pontos, e cada regra do
-enunciado (`REGRAS`) tem uma resposta que quebra só ela e perde exatamente os pontos da sua célula.
-
-Completo (lento): um curso temporário só com esta atividade é corrigido uma vez por `corrigir.py`, com
-uma turma fictícia: `solucao` (a fonte do professor), `em_branco` (a versão do aluno), `alternativa_a` e
-`alternativa_b` (nota toda), `fixo` (respostas "chumbadas" que só passam nos testes visíveis) e `erro1`,
-`erro2`, `erro3` (os erros clássicos, no máximo um por célula de resposta: cada um perde
-exatamente os pontos do teste da sua célula).
+"""Exercício 7 (o passo de treino e o laço de épocas): `criar_otimizador` (AdamW só dos treináveis),
+`passo_de_treino` (zera, backward antes de step, perda média no último token real), `treinar_uma_epoca`
+e `avaliar` (modo de avaliação, sem gradientes, perda média por exemplo); a turma fictícia é corrigida
+pelo nbgrader (lento).
 """
 
 from __future__ import annotations
 
-import pytest
-
-from tests.exercise_helpers import (
-    LENTO,
-    conferir_cada_erro_classico,
-    conferir_pontos_e_testes_ocultos,
-    conferir_respostas_chumbadas,
-    conferir_sem_tempo_esgotado,
-    corretas_que_perderam_pontos,
-    corrigir_turma_de_treino,
-    perdas_de_pontos_erradas,
-    rodar_casos_rapidos,
-    trocar,
-)
+from tests.exercise_helpers import trocar
+from tests.exercise_training_suite import *  # noqa: F403 (os testes comuns do treino: coletados neste arquivo)
 
 ATIVIDADE = "ex07_passo_de_treino"
-ATIVIDADES = (ATIVIDADE,)
-
 # Pontos de cada teste (grade_id -> pontos): o enunciado e a página do professor usam estes números.
-PONTOS = {
-    ATIVIDADE: {
-        "teste-criar-otimizador": 2, "teste-passo-de-treino": 3, "teste-treinar-uma-epoca": 2, "teste-avaliar": 3,
-    },
-}
+PONTOS = {"teste-criar-otimizador": 2, "teste-passo-de-treino": 3, "teste-treinar-uma-epoca": 2, "teste-avaliar": 3}
 
 # --------------------------------------------------------------------------- soluções corretas em outros idiomas
 
@@ -205,6 +180,26 @@ def avaliar(modelo, lotes):
 
 # --------------------------------------------------------------------------- os erros clássicos
 
+
+def _avaliar_com_erro(erro: str, modo_de_avaliacao: bool = True, sem_gradientes: bool = True,
+                      logits: str = "classification_logits(modelo, x)") -> str:
+    """Uma `avaliar` que soma perda e acertos exemplo a exemplo, com um erro clássico: sem
+    `modelo.eval()`, sem `torch.no_grad()` ou com outros `logits` (o `erro` vira um comentário)."""
+    recuo = "        " if sem_gradientes else "    "
+    return "\n" + "\n".join([
+        "def avaliar(modelo, lotes):",
+        f"    # erro: {erro}",
+        *(["    modelo.eval()"] if modo_de_avaliacao else []),
+        "    soma, certos, n = 0.0, 0, 0",
+        *(["    with torch.no_grad():"] if sem_gradientes else []),
+        f"{recuo}for x, y in lotes:",
+        f"{recuo}    logits = {logits}",
+        f"{recuo}    soma += F.cross_entropy(logits, y, reduction=\"sum\").item()",
+        f"{recuo}    certos += (logits.argmax(-1) == y).sum().item()",
+        f"{recuo}    n += len(y)",
+        "    return soma / n, certos / n",
+    ]) + "\n"
+
 ERRO1 = {
     "criar-otimizador": '''
 def criar_otimizador(modelo, lr=5e-4, weight_decay=0.1):
@@ -226,17 +221,7 @@ def treinar_uma_epoca(modelo, otimizador, lotes):
         vistos += len(y)
     return perdas, vistos
 ''',
-    "avaliar": '''
-def avaliar(modelo, lotes):
-    soma, certos, n = 0.0, 0, 0  # erro: avalia em modo de treino (dropout ligado)
-    with torch.no_grad():
-        for x, y in lotes:
-            logits = classification_logits(modelo, x)
-            soma += F.cross_entropy(logits, y, reduction="sum").item()
-            certos += (logits.argmax(-1) == y).sum().item()
-            n += len(y)
-    return soma / n, certos / n
-''',
+    "avaliar": _avaliar_com_erro("avalia em modo de treino (dropout ligado)", modo_de_avaliacao=False),
 }
 
 ERRO2 = {
@@ -259,17 +244,7 @@ def treinar_uma_epoca(modelo, otimizador, lotes):
     perdas = [passo_de_treino(modelo, otimizador, x, y) for x, y in lotes]
     return perdas, len(perdas) * len(lotes[0][1])  # erro: supõe lotes do mesmo tamanho
 ''',
-    "avaliar": '''
-def avaliar(modelo, lotes):
-    modelo.eval()  # erro: sem torch.no_grad() (monta o grafo de gradientes à toa)
-    soma, certos, n = 0.0, 0, 0
-    for x, y in lotes:
-        logits = classification_logits(modelo, x)
-        soma += F.cross_entropy(logits, y, reduction="sum").item()
-        certos += (logits.argmax(-1) == y).sum().item()
-        n += len(y)
-    return soma / n, certos / n
-''',
+    "avaliar": _avaliar_com_erro("sem torch.no_grad() (monta o grafo de gradientes à toa)", sem_gradientes=False),
 }
 
 ERRO3 = {
@@ -281,18 +256,7 @@ def passo_de_treino(modelo, otimizador, input_batch, target_batch):
     otimizador.step()
     return perda.item()
 ''',
-    "avaliar": '''
-def avaliar(modelo, lotes):
-    modelo.eval()
-    soma, certos, n = 0.0, 0, 0
-    with torch.no_grad():
-        for x, y in lotes:
-            logits = modelo(x)[:, -1, :]  # erro: a última POSIÇÃO (padding)
-            soma += F.cross_entropy(logits, y, reduction="sum").item()
-            certos += (logits.argmax(-1) == y).sum().item()
-            n += len(y)
-    return soma / n, certos / n
-''',
+    "avaliar": _avaliar_com_erro("a última POSIÇÃO (padding)", logits="modelo(x)[:, -1, :]"),
 }
 
 ERROS = {"erro1": ERRO1, "erro2": ERRO2, "erro3": ERRO3}
@@ -350,58 +314,3 @@ def avaliar(modelo, lotes):
 '''}, {"teste-avaliar"}),
 ]
 
-
-# --------------------------------------------------------------------------- rápido: estrutura, idiomas e regras
-
-def test_pontos_e_testes_ocultos_de_cada_celula():
-    conferir_pontos_e_testes_ocultos(PONTOS, ALUNOS)
-
-
-@pytest.fixture(scope="module")
-def casos_treino(tmp_path_factory):
-    return rodar_casos_rapidos(ATIVIDADE, CORRETAS, REGRAS, tmp_path_factory.mktemp("rapido-treino"))
-
-
-def test_solucoes_corretas_em_outros_idiomas_ganham_todos_os_pontos(casos_treino):
-    falhas = corretas_que_perderam_pontos(*casos_treino)
-    assert not falhas, "\n".join(falhas)
-
-
-def test_cada_regra_do_enunciado_perde_exatamente_os_pontos_da_sua_celula(casos_treino):
-    erros = perdas_de_pontos_erradas(*casos_treino, ATIVIDADES, {ATIVIDADE: REGRAS})
-    assert not erros, "\n".join(erros)
-
-
-# --------------------------------------------------------------------------- a correção da turma (lento)
-
-@pytest.fixture(scope="module")
-def turma_treino(tmp_path_factory):
-    return corrigir_turma_de_treino(ATIVIDADES, PONTOS, ALUNOS, tmp_path_factory.mktemp("turma-treino"))
-
-
-@LENTO
-def test_solucao_e_alternativas_ganham_nota_maxima(turma_treino):
-    for aluno in ("solucao", "alternativa_a", "alternativa_b"):
-        assert turma_treino["notas"][aluno, ATIVIDADE] == PONTOS[ATIVIDADE], (
-            f"{aluno}/{ATIVIDADE}: {turma_treino['notas'][aluno, ATIVIDADE]}\n{turma_treino['log'][-3000:]}"
-        )
-
-
-@LENTO
-def test_release_sem_resposta_tira_zero(turma_treino):
-    assert set(turma_treino["notas"]["em_branco", ATIVIDADE].values()) == {0}, ATIVIDADE
-
-
-@LENTO
-def test_respostas_chumbadas_passam_nos_visiveis_e_perdem_nos_ocultos(turma_treino):
-    conferir_respostas_chumbadas(turma_treino, ATIVIDADE)
-
-
-@LENTO
-def test_cada_erro_classico_perde_so_os_pontos_do_seu_teste(turma_treino):
-    conferir_cada_erro_classico(turma_treino, ATIVIDADE, PONTOS[ATIVIDADE], ERROS)
-
-
-@LENTO
-def test_correcao_sem_celula_estourando_o_tempo(turma_treino):
-    conferir_sem_tempo_esgotado(turma_treino, ATIVIDADE)

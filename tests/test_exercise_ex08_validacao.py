@@ -1,42 +1,16 @@
-"""Exercício 8 (Escolher com a validação, testar uma vez só): a correção não engana.
-
-Rápido (sem nbgrader, num processo IPython; ver `tests/exercise_helpers.py`): a solução e as soluções
-corretas em outros idiomas (`ALTERNATIVA_A` a `ALTERNATIVA_D`) ganham todos os pontos, e cada regra do
-enunciado (`REGRAS`) tem uma resposta que quebra só ela e perde exatamente os pontos da sua célula.
-
-Completo (lento): um curso temporário só com esta atividade é corrigido uma vez por `corrigir.py`, com
-uma turma fictícia: `solucao` (a fonte do professor), `em_branco` (a versão do aluno), `alternativa_a` e
-`alternativa_b` (nota toda), `fixo` (respostas "chumbadas" que só passam nos testes visíveis) e `erro1`,
-`erro2` (os erros clássicos, no máximo um por célula de resposta: cada um perde
-exatamente os pontos do teste da sua célula).
+"""Exercício 8 (escolher com a validação, testar uma vez só): `preparar_conjuntos` (max_length do
+treino), `escolher_taxa` e `parar_cedo` (escolhas pela validação, o cofre do teste aberto uma vez) e
+`classificar` mensagens novas; a turma fictícia é corrigida pelo nbgrader (lento).
 """
 
 from __future__ import annotations
 
-import pytest
-
-from tests.exercise_helpers import (
-    LENTO,
-    conferir_cada_erro_classico,
-    conferir_pontos_e_testes_ocultos,
-    conferir_respostas_chumbadas,
-    conferir_sem_tempo_esgotado,
-    corretas_que_perderam_pontos,
-    corrigir_turma_de_treino,
-    perdas_de_pontos_erradas,
-    rodar_casos_rapidos,
-    trocar,
-)
+from tests.exercise_helpers import trocar
+from tests.exercise_training_suite import *  # noqa: F403 (os testes comuns do treino: coletados neste arquivo)
 
 ATIVIDADE = "ex08_validacao"
-ATIVIDADES = (ATIVIDADE,)
-
 # Pontos de cada teste (grade_id -> pontos): o enunciado e a página do professor usam estes números.
-PONTOS = {
-    ATIVIDADE: {
-        "teste-preparar-conjuntos": 3, "teste-escolher-taxa": 3, "teste-parar-cedo": 2, "teste-classificar": 2,
-    },
-}
+PONTOS = {"teste-preparar-conjuntos": 3, "teste-escolher-taxa": 3, "teste-parar-cedo": 2, "teste-classificar": 2}
 
 # --------------------------------------------------------------------------- soluções corretas em outros idiomas
 
@@ -399,58 +373,3 @@ REGRAS = [
      {"teste-classificar"}),
 ]
 
-
-# --------------------------------------------------------------------------- rápido: estrutura, idiomas e regras
-
-def test_pontos_e_testes_ocultos_de_cada_celula():
-    conferir_pontos_e_testes_ocultos(PONTOS, ALUNOS)
-
-
-@pytest.fixture(scope="module")
-def casos_treino(tmp_path_factory):
-    return rodar_casos_rapidos(ATIVIDADE, CORRETAS, REGRAS, tmp_path_factory.mktemp("rapido-treino"))
-
-
-def test_solucoes_corretas_em_outros_idiomas_ganham_todos_os_pontos(casos_treino):
-    falhas = corretas_que_perderam_pontos(*casos_treino)
-    assert not falhas, "\n".join(falhas)
-
-
-def test_cada_regra_do_enunciado_perde_exatamente_os_pontos_da_sua_celula(casos_treino):
-    erros = perdas_de_pontos_erradas(*casos_treino, ATIVIDADES, {ATIVIDADE: REGRAS})
-    assert not erros, "\n".join(erros)
-
-
-# --------------------------------------------------------------------------- a correção da turma (lento)
-
-@pytest.fixture(scope="module")
-def turma_treino(tmp_path_factory):
-    return corrigir_turma_de_treino(ATIVIDADES, PONTOS, ALUNOS, tmp_path_factory.mktemp("turma-treino"))
-
-
-@LENTO
-def test_solucao_e_alternativas_ganham_nota_maxima(turma_treino):
-    for aluno in ("solucao", "alternativa_a", "alternativa_b"):
-        assert turma_treino["notas"][aluno, ATIVIDADE] == PONTOS[ATIVIDADE], (
-            f"{aluno}/{ATIVIDADE}: {turma_treino['notas'][aluno, ATIVIDADE]}\n{turma_treino['log'][-3000:]}"
-        )
-
-
-@LENTO
-def test_release_sem_resposta_tira_zero(turma_treino):
-    assert set(turma_treino["notas"]["em_branco", ATIVIDADE].values()) == {0}, ATIVIDADE
-
-
-@LENTO
-def test_respostas_chumbadas_passam_nos_visiveis_e_perdem_nos_ocultos(turma_treino):
-    conferir_respostas_chumbadas(turma_treino, ATIVIDADE)
-
-
-@LENTO
-def test_cada_erro_classico_perde_so_os_pontos_do_seu_teste(turma_treino):
-    conferir_cada_erro_classico(turma_treino, ATIVIDADE, PONTOS[ATIVIDADE], ERROS)
-
-
-@LENTO
-def test_correcao_sem_celula_estourando_o_tempo(turma_treino):
-    conferir_sem_tempo_esgotado(turma_treino, ATIVIDADE)
