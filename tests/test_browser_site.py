@@ -14,7 +14,7 @@ depende de internet, e eles não contam como falha.
 Capturas de tela (claro e escuro, nas duas larguras) ficam em `_build/capturas/site/` (ou em
 `$CAPTURAS_DIR/site/`); o fim do relatório do pytest diz onde.
 Usa o Chromium do Debian (`/usr/bin/chromium`) pelo pacote `playwright`; nunca baixa um navegador.
-Com `SITE_HTML=/caminho/_build/html`, testa um site já construído em vez de construir o livro.
+Com `LLMDEFINITIONS_BUILT_HTML=/caminho/_build/html`, testa um site já construído em vez de construir o livro.
 """
 
 from __future__ import annotations
@@ -52,11 +52,8 @@ CONTRASTE_MINIMO = 4.5  # WCAG AA para texto comum
 # ----------------------------------------------------------------------------- infraestrutura
 
 @pytest.fixture(scope="module")
-def site_html(request) -> Path:
-    if os.environ.get("SITE_HTML"):
-        return Path(os.environ["SITE_HTML"])
-    html_dir, _ = request.getfixturevalue("built_book")
-    return html_dir
+def site_html(built_html) -> Path:
+    return built_html
 
 
 class _Silencioso(http.server.SimpleHTTPRequestHandler):
