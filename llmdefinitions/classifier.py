@@ -51,7 +51,11 @@ TOKEN_POSITIONS = ("first", "last", "last_real", "mean")
 
 
 class ParameterCount(NamedTuple):
-    """Ensinado no Notebook 4, §4.1."""
+    """Quantos parâmetros treinam e quantos o modelo tem (o que `count_parameters` devolve).
+
+    Ensinado no Notebook 4, §4.1.
+    """
+
     trainable: int
     total: int
 
