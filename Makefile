@@ -48,8 +48,9 @@ slides: install
 lint: install
 	$(BIN)/ruff check .
 
+# --durations: os 15 testes mais lentos no fim do relatório (onde o tempo do CI vai).
 test: install lint
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest --durations=15
 
 bench: install
 	$(BIN)/python benchmarks/bench_finetune.py --json benchmarks/results/cpu.json
