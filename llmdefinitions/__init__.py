@@ -11,6 +11,8 @@ Os notebooks ensinam; este pacote guarda o que eles reutilizam. Um módulo por c
 - `dataset`: tokenização, padding e lotes;
 - `classifier`: as três abordagens e a escolha do token classificado;
 - `features`: o trabalho congelado feito uma vez só (o que torna o treino rápido);
+- `disk_cache`: esse trabalho guardado em disco, uma vez por curso (chave = hash de tudo o que entra na conta);
+- `frozen_cache`: as linhas do laboratório que compartilham uma passada congelada;
 - `encoder`: a abordagem 1 da aula com o DistilBERT (um codificador, via `transformers`; extra opcional);
 - `training`, `evaluation`: perda, acurácia, laço de treino, métricas e uso do modelo;
 - `attribution`: por que spam? o peso de cada token na previsão (oclusão, gradientes integrados);
@@ -83,8 +85,8 @@ from .experiments import (
     default_experiments,
     slow_experiments,
 )
+from .disk_cache import cache_info, clear_cache
 from .features import (
-    FrozenCache,
     FrozenOutputs,
     HiddenBatch,
     advance_frozen_outputs,
@@ -93,6 +95,7 @@ from .features import (
     frozen_outputs_loader,
     precompute_frozen_outputs,
 )
+from .frozen_cache import FrozenCache
 from .generation import generate, generate_text_simple
 from .lab import ExperimentLab, run_experiment, run_experiments
 from .lora import (
@@ -152,7 +155,9 @@ __all__ = [
     # experiments
     "REFERENCE_RESULTS", "REFERENCE_SOURCE", "Experiment", "ExperimentError", "ExperimentSkipped",
     "default_experiments", "slow_experiments",
-    # features
+    # disk_cache
+    "cache_info", "clear_cache",
+    # features, frozen_cache
     "FrozenCache", "FrozenOutputs", "HiddenBatch", "advance_frozen_outputs", "extract_features",
     "features_from_frozen", "frozen_outputs_loader", "precompute_frozen_outputs",
     # generation

@@ -17,22 +17,20 @@ Use essas duas funções ANTES de treinar o último bloco.
 
 from __future__ import annotations
 
-import copy
-import time
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import NamedTuple
 
 import numpy as np
 import torch
 from torch.utils.data import DataLoader
 
+from . import disk_cache
 from .dataset import SpamDataset
 
 __all__ = [
-    "HiddenBatch", "FrozenOutputs", "extract_features", "precompute_frozen_outputs", "frozen_outputs_loader",
-    "advance_frozen_outputs", "store_outputs", "features_from_frozen", "eval_mode", "token_view", "FrozenKey",
-    "FrozenCache", "as_spam_dataset", "same_length_groups", "token_batches",
+    "HiddenBatch", "FrozenOutputs", "extract_features", "precompute_frozen_outputs", "FrozenPassKeys", "frozen_outputs_loader",
+    "advance_frozen_outputs", "store_outputs", "features_from_frozen", "eval_mode", "as_spam_dataset",
+    "same_length_groups", "token_batches",
 ]
 
 FEATURE_POSITIONS = ("last_real", "mean")  # as posições de `TOKEN_POSITIONS` que viram um vetor por texto
@@ -152,7 +150,6 @@ def _pad_hidden(batch) -> tuple[HiddenBatch, torch.Tensor]:
     return HiddenBatch(padded, lengths), torch.stack(labels)
 
 
-@torch.inference_mode()
 def extract_features(model, data, device, tokenizer=None, token_position: str = "last_real", batch_size: int = 32):
     """Um vetor por texto, tirado do modelo congelado (saída de `final_norm`).
 
@@ -160,19 +157,49 @@ def extract_features(model, data, device, tokenizer=None, token_position: str = 
     `token_position="mean"`: a média dos vetores de todos os tokens reais.
     Devolve `(X, y)` em NumPy, na ordem original do dataset.
 
+    Em duas etapas: a passada pesada (embeddings e todos os blocos menos o último), a mesma das
+    abordagens 2 e 3, feita uma vez por curso e guardada no cache em disco; depois o último bloco,
+    a `final_norm` e a posição escolhida (`features_from_frozen`), que custam pouco.
+
     Ensinado no Notebook 3, §3.2.
     """
     if token_position not in FEATURE_POSITIONS:
         raise ValueError(f"token_position deve ser um de {FEATURE_POSITIONS}.")
-    dataset = as_spam_dataset(data, tokenizer)
-    features = np.zeros((len(dataset), model.final_norm.normalized_shape[0]), dtype=np.float32)
-    with eval_mode(model):
-        for copies, ids in token_batches(dataset, batch_size):
-            hidden = model.hidden_states(ids.to(device))  # (lote, tokens, dim): sem padding, todo token é real
-            pooled = hidden[:, -1] if token_position == "last_real" else hidden.mean(dim=1)
-            for row, indices in zip(pooled.float().cpu().numpy(), copies):
-                features[indices] = row  # a mesma linha em cada cópia de um texto repetido
-    return features, np.asarray(dataset.labels, dtype=np.int64)
+    frozen = precompute_frozen_outputs(model, as_spam_dataset(data, tokenizer), device, n_trainable_blocks=1,
+                                       batch_size=batch_size)
+    return features_from_frozen(model, frozen, device, token_position, batch_size)
+
+
+class FrozenPassKeys:
+    """As chaves do cache em disco (`disk_cache.py`) das passadas de um modelo por um conjunto de dados.
+
+    `key(n_frozen_blocks, last_token_only)` junta tudo o que decide a conta: os pesos e o código
+    dos embeddings e dos `n_frozen_blocks` primeiros blocos, os ids de cada texto (com o
+    *padding*, se houver), o que é guardado, o tamanho do lote e o dispositivo.
+
+    Ensinado no Notebook 4, §4.3.
+    """
+
+    def __init__(self, model, dataset: SpamDataset, device, batch_size: int):
+        self.model, self.batch_size, self.device = model, batch_size, torch.device(device).type
+        self.tokens = disk_cache.tokens_fingerprint(dataset.encoded_texts)
+        embeddings = disk_cache.module_fingerprint(model.tok_emb, model.pos_emb, model.drop_emb)
+        self.fingerprints = [(embeddings, disk_cache.class_code(type(model)))]  # um por bloco, calculados sob demanda
+
+    def key(self, n_frozen_blocks: int, last_token_only: bool) -> str | None:
+        while len(self.fingerprints) <= n_frozen_blocks:
+            self.fingerprints.append(disk_cache.module_fingerprint(self.model.trf_blocks[len(self.fingerprints) - 1]))
+        parts = self.fingerprints[: n_frozen_blocks + 1]
+        return disk_cache.cache_key("frozen-pass", parts, self.tokens, n_frozen_blocks, last_token_only,
+                                    self.batch_size, self.device)
+
+    def longest_cached(self, n_frozen_blocks: int) -> tuple[int, dict] | None:
+        """A passada mais longa já em disco com MENOS blocos congelados (todos os tokens), ou `None`."""
+        for n in range(n_frozen_blocks - 1, 0, -1):
+            tensors = disk_cache.load(self.key(n, last_token_only=False))
+            if tensors is not None:
+                return n, tensors
+        return None
 
 
 @torch.inference_mode()
@@ -183,18 +210,32 @@ def precompute_frozen_outputs(model, data, device, n_trainable_blocks: int = 1,
     (só a cabeça treina) basta guardar o vetor do último token; senão, guardamos todos os
     tokens, que o bloco treinável precisa para a atenção.
 
+    O resultado vai para o cache em disco (`disk_cache.py`): a mesma conta, pedida de novo (neste
+    ou em outro notebook), é lida do disco. Se no disco só há uma passada por MENOS blocos, ela
+    avança pelos que faltam (`advance_frozen_outputs`) em vez de recomeçar.
+
     Ensinado no Notebook 4, §4.3.
     """
     n_blocks = len(model.trf_blocks)
     if not 0 <= n_trainable_blocks <= n_blocks:
         raise ValueError(f"n_trainable_blocks deve estar entre 0 e {n_blocks}.")
     dataset = as_spam_dataset(data, tokenizer)
-    frozen_blocks = model.trf_blocks[: n_blocks - n_trainable_blocks]
-    with eval_mode(model):
-        run = lambda ids: frozen_blocks(model.embed(ids.to(device)))  # noqa: E731 (um passo só, nomeado)
-        hidden = store_outputs(token_batches(dataset, batch_size), run, len(dataset),
-                               last_token_only=n_trainable_blocks == 0)
-    return FrozenOutputs(hidden, list(dataset.labels), n_trainable_blocks)
+    n_frozen, last_token_only = n_blocks - n_trainable_blocks, n_trainable_blocks == 0
+    keys = FrozenPassKeys(model, dataset, device, batch_size)
+
+    def compute() -> dict:
+        shorter = keys.longest_cached(n_frozen)
+        if shorter is not None:  # avança uma passada guardada pelos blocos que faltam
+            start = FrozenOutputs(disk_cache.unpack_rows(shorter[1]), list(dataset.labels), n_blocks - shorter[0])
+            return disk_cache.pack_rows(advance_frozen_outputs(model, start, device, n_trainable_blocks,
+                                                               batch_size).hidden)
+        with eval_mode(model):
+            run = lambda ids: model.trf_blocks[:n_frozen](model.embed(ids.to(device)))  # noqa: E731
+            return disk_cache.pack_rows(store_outputs(token_batches(dataset, batch_size), run, len(dataset),
+                                                      last_token_only))
+
+    tensors = disk_cache.load_or_compute(keys.key(n_frozen, last_token_only), compute)
+    return FrozenOutputs(disk_cache.unpack_rows(tensors), list(dataset.labels), n_trainable_blocks)
 
 
 def store_outputs(batches, run, n_texts: int, last_token_only: bool) -> list:
@@ -284,107 +325,3 @@ def frozen_outputs_loader(frozen: FrozenOutputs, batch_size: int = 8, shuffle: b
     generator = torch.Generator().manual_seed(seed) if shuffle else None
     return DataLoader(frozen, batch_size=batch_size, shuffle=shuffle, drop_last=drop_last,
                       generator=generator, collate_fn=_pad_hidden, pin_memory=pin_memory)
-
-
-# --------------------------------------------------------------------------- várias linhas, uma passada
-
-def token_view(dataset: SpamDataset, view: tuple) -> SpamDataset:
-    """Os tokens que a parte congelada precisa ver para cada forma de ler o texto.
-
-    - `("real", T)`: os tokens reais, truncados em T;
-    - `("first",)`: só o primeiro token (com a máscara causal, nada depois dele o afeta);
-    - `("padded", L)`: truncados e completados até L com `<|endoftext|>`, que aqui contam como
-      tokens do texto: a "última posição" passa a ser a posição L.
-
-    Devolve uma cópia rasa do conjunto de dados com esses ids (os rótulos são os mesmos).
-
-    Ensinado no Notebook 7, §7.1.
-    """
-    texts, pad = dataset.encoded_texts, [dataset.pad_token_id]
-    if view[0] == "first":
-        encoded = [ids[:1] for ids in texts]
-    elif view[0] == "real":
-        encoded = [ids[: view[1]] for ids in texts]
-    else:
-        encoded = [ids[: view[1]] + pad * (view[1] - len(ids[: view[1]])) for ids in texts]
-    copied = copy.copy(dataset)
-    copied.encoded_texts, copied.pad = encoded, False
-    copied.max_length = max(len(ids) for ids in encoded)
-    return copied
-
-
-class FrozenKey(NamedTuple):
-    """O que identifica uma entrada do `FrozenCache`.
-
-    - `model`: qual modelo de partida (ex.: `("gpt2-small (124M)", "pré-treinado")`);
-    - `view`: quais tokens a parte congelada viu (ver `token_view`);
-    - `n_unfrozen`: quantos blocos do fim ficaram de fora da passada;
-    - `derived`: vazio numa passada; o nome do cálculo feito sobre ela (`FrozenCache.derived`).
-
-    Ensinado no Notebook 7, §7.1.
-    """
-
-    model: tuple
-    view: tuple
-    n_unfrozen: int
-    derived: str = ""
-
-
-class FrozenCache:
-    """Saídas congeladas guardadas por `FrozenKey` (modelo, tokens vistos, blocos de fora).
-
-    `get` devolve as saídas de uma configuração; se já há saídas do mesmo modelo e dos
-    mesmos tokens com MAIS blocos de fora, avança a partir delas (barato) em vez de refazer
-    a passada. Contadores: `frozen_passes` (passadas completas pela parte congelada),
-    `advances` (avanços a partir de uma passada guardada) e `seconds` (tempo gasto nas duas).
-
-    Ensinado no Notebook 7, §7.1.
-    """
-
-    def __init__(self, batch_size: int = 32):
-        self._store: dict[FrozenKey, dict[str, FrozenOutputs]] = {}
-        self.batch_size = batch_size
-        self.frozen_passes = 0
-        self.advances = 0
-        self.seconds = 0.0
-
-    def __contains__(self, key) -> bool:
-        return key in self._store
-
-    def keys(self) -> list[FrozenKey]:
-        return list(self._store)
-
-    def drop(self, predicate) -> None:
-        """Esquece as entradas cuja chave satisfaz `predicate` (libera memória)."""
-        for key in [k for k in self._store if predicate(k)]:
-            del self._store[key]
-
-    def get(self, key: FrozenKey, model, datasets: dict, device) -> dict[str, FrozenOutputs]:
-        """As saídas de `key` para cada conjunto de `datasets`, calculadas uma vez e depois guardadas.
-
-        Se há uma passada do mesmo modelo e dos mesmos tokens com MAIS blocos de fora, avança a
-        mais curta delas até `key.n_unfrozen` (barato); senão, faz a passada inteira.
-        """
-        def compute():
-            longer = [k for k in self._store if not k.derived and k.model == key.model and k.view == key.view
-                      and k.n_unfrozen > key.n_unfrozen]
-            if longer:
-                self.advances += 1
-                source = self._store[min(longer, key=lambda k: k.n_unfrozen)]
-                return {name: advance_frozen_outputs(model, frozen, device, n_trainable_blocks=key.n_unfrozen,
-                                                     batch_size=self.batch_size)
-                        for name, frozen in source.items()}
-            self.frozen_passes += 1
-            return {name: precompute_frozen_outputs(model, token_view(ds, key.view), device,
-                                                    n_trainable_blocks=key.n_unfrozen, batch_size=self.batch_size)
-                    for name, ds in datasets.items()}
-
-        return self.derived(key, compute)
-
-    def derived(self, key: FrozenKey, compute) -> dict[str, FrozenOutputs]:
-        """A entrada `key`; se ainda não existe, `compute()` a calcula (e o tempo entra em `seconds`)."""
-        if key not in self._store:
-            start = time.perf_counter()
-            self._store[key] = compute()
-            self.seconds += time.perf_counter() - start
-        return self._store[key]

@@ -41,7 +41,8 @@ from .experiments import (
     check_unique_names,
     split_frames,
 )
-from .features import FrozenCache, FrozenKey, FrozenOutputs, features_from_frozen, frozen_outputs_loader, token_view
+from .features import FrozenOutputs, features_from_frozen, frozen_outputs_loader
+from .frozen_cache import FrozenCache, FrozenKey, token_view
 from .lora import apply_lora
 from .memory import PeakMemory
 from .model import GPTModel, remove_causal_mask, tie_weights

@@ -3,6 +3,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -16,6 +17,10 @@ SHARED = REPO_ROOT.parent / "shared"
 SPAM_ZIP = SHARED / "data" / "sms_spam_collection.zip"
 TIKTOKEN_CACHE = SHARED / "tiktoken_cache"
 BOOK_FLAGS = ["-W", "-n", "--keep-going"]  # os mesmos do Makefile (BOOK_FLAGS)
+
+# O cache em disco do trabalho congelado (llmdefinitions/disk_cache.py) numa pasta só desta sessão de
+# testes: nada vai para o ~/.cache de quem roda, e cada sessão começa fria.
+os.environ.setdefault("LLMDEFINITIONS_CACHE_DIR", tempfile.mkdtemp(prefix="llmdefinitions-cache-"))
 
 # O tokenizador funciona sem internet quando o cache local existe.
 if TIKTOKEN_CACHE.is_dir():

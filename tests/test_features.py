@@ -16,7 +16,8 @@ from llmdefinitions import (
     gpt2_config,
     precompute_frozen_outputs,
 )
-from llmdefinitions.features import FrozenCache, FrozenKey, eval_mode, token_view
+from llmdefinitions.features import eval_mode
+from llmdefinitions.frozen_cache import FrozenCache, FrozenKey, token_view
 from tests.tiny_models import synthetic_frame, tiny_model
 
 TEXTS = [

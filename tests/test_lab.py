@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from llmdefinitions import GPTModel, classification_logits, gpt2_config
-from llmdefinitions import features as features_module
+from llmdefinitions import frozen_cache as frozen_cache_module
 from llmdefinitions.classifier import FullModelClassifier
 from llmdefinitions.experiments import DEFAULT_MODEL, Experiment, ExperimentError, default_experiments
 from llmdefinitions.lab import ExperimentLab, run_experiment, run_experiments
@@ -50,13 +50,13 @@ def quick(name, **fields):
 
 def test_rows_sharing_the_frozen_part_make_one_pass(data, tokenizer, monkeypatch):
     calls = []
-    original = features_module.precompute_frozen_outputs
+    original = frozen_cache_module.precompute_frozen_outputs
 
     def counting(model, dataset, device, n_trainable_blocks=1, **kw):
         calls.append(n_trainable_blocks)
         return original(model, dataset, device, n_trainable_blocks=n_trainable_blocks, **kw)
 
-    monkeypatch.setattr(features_module, "precompute_frozen_outputs", counting)
+    monkeypatch.setattr(frozen_cache_module, "precompute_frozen_outputs", counting)
     lab = make_lab(data, tokenizer)
     rows = [quick("1 bloco", trainable_blocks=1), quick("2 blocos", trainable_blocks=2),
             quick("cabeça", trainable_blocks=0), quick("média", token_position="mean"),

@@ -1,0 +1,285 @@
+"""O cache em disco: o trabalho congelado feito uma vez por curso, não uma vez por notebook.
+
+Os notebooks 3 a 7 passam as mesmas mensagens pelos mesmos blocos congelados do GPT-2. Essa
+conta é determinística: o resultado só depende do que entra nela. Por isso o guardamos num
+arquivo cujo nome é um *hash* de TUDO o que entra na conta:
+
+- os pesos, os *buffers*, os atributos e o código de cada módulo congelado (`module_fingerprint`);
+- os ids dos tokens de cada texto, com o *padding*, se houver (`tokens_fingerprint`);
+- quantos blocos, o que é guardado, o tamanho do lote, o dispositivo e o tipo numérico.
+
+Mudou um peso, um texto, o *padding* ou o número de blocos: a chave muda e a conta é refeita.
+Quem edita o modelo ou os dados nunca recebe um resultado velho.
+
+- Pasta: `LLMDEFINITIONS_CACHE_DIR`, ou a pasta de cache do usuário (no Linux, `~/.cache/llmdefinitions`).
+- Desligar: `LLMDEFINITIONS_CACHE_DIR=off`.
+- Limite: `LLMDEFINITIONS_CACHE_MAX_GB` (padrão 2); acima dele, saem os arquivos usados há mais tempo.
+- Apagar tudo: `clear_cache()`, ou `python -m llmdefinitions.disk_cache --clear`.
+
+Os arquivos são safetensors (só tensores, nada de código). Cada um é gravado num arquivo
+temporário e renomeado (`os.replace`): um arquivo pela metade nunca tem o nome final. Um
+arquivo ilegível ou de outra chave é apagado, e a conta, refeita.
+
+Ensinado no Notebook 4, §4.3.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import hashlib
+import inspect
+import os
+import sys
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import platformdirs
+import torch
+from safetensors import safe_open
+from safetensors.torch import load_file, save_file
+
+__all__ = [
+    "CACHE_DIR_ENV_VAR", "CACHE_MAX_GB_ENV_VAR", "cache_dir", "max_cache_bytes", "module_fingerprint", "class_code",
+    "tokens_fingerprint", "cache_key", "load", "load_or_compute", "pack_rows", "unpack_rows", "clear_cache", "cache_info", "CacheInfo", "stats",
+]
+
+CACHE_DIR_ENV_VAR = "LLMDEFINITIONS_CACHE_DIR"
+CACHE_MAX_GB_ENV_VAR = "LLMDEFINITIONS_CACHE_MAX_GB"
+DEFAULT_MAX_GB = 2.0
+_OFF_VALUES = {"off", "0", "false", "no", "nao", "não", "none"}
+_SUFFIX = ".safetensors"
+
+# Quantas vezes o cache serviu (`hits`) e quantas a conta foi feita e guardada (`misses`) neste processo.
+stats = {"hits": 0, "misses": 0}
+
+
+def cache_dir() -> Path | None:
+    """A pasta do cache, ou `None` se ele está desligado (`LLMDEFINITIONS_CACHE_DIR=off`).
+
+    Ensinado no Notebook 4, §4.3.
+    """
+    value = os.environ.get(CACHE_DIR_ENV_VAR, "").strip()
+    if value.lower() in _OFF_VALUES:
+        return None
+    return Path(value).expanduser() if value else Path(platformdirs.user_cache_dir("llmdefinitions")) / "frozen"
+
+
+def max_cache_bytes() -> int:
+    """O tamanho máximo do cache, em bytes (`LLMDEFINITIONS_CACHE_MAX_GB`, padrão 2 GB). Notebook 4, §4.3."""
+    value = os.environ.get(CACHE_MAX_GB_ENV_VAR, "").strip() or str(DEFAULT_MAX_GB)
+    try:
+        gigabytes = float(value.replace(",", "."))
+    except ValueError:
+        raise ValueError(f"{CACHE_MAX_GB_ENV_VAR} deve ser um número de GB (ex.: 2 ou 0,5), não {value!r}.") from None
+    if gigabytes < 0:
+        raise ValueError(f"{CACHE_MAX_GB_ENV_VAR} não pode ser negativo (recebi {value!r}).")
+    return int(gigabytes * 1e9)
+
+
+@functools.lru_cache(maxsize=None)
+def class_code(cls) -> str | None:
+    """O código que define a classe: o do módulo inteiro no pacote do curso (pega as funções que
+    ela chama), o da própria classe fora dele; a versão, nas classes do torch. `None` se não há fonte.
+
+    Ensinado no Notebook 4, §4.3.
+    """
+    if cls.__module__.split(".")[0] == "torch":
+        return f"{cls.__qualname__} (torch {torch.__version__})"
+    try:
+        if cls.__module__.split(".")[0] == "llmdefinitions":
+            return inspect.getsource(sys.modules[cls.__module__])
+        return inspect.getsource(cls)
+    except (OSError, TypeError, KeyError):
+        return None
+
+
+def _update_with_tensor(digest, tensor: torch.Tensor) -> None:
+    tensor = tensor.detach().cpu().contiguous().reshape(-1)
+    digest.update(f"{tensor.dtype}:{tensor.numel()};".encode())
+    digest.update(tensor.view(torch.uint8).numpy())
+
+
+def module_fingerprint(*modules) -> str | None:
+    """Um *hash* de tudo o que define a conta dos `modules`: pesos, *buffers*, atributos simples
+    (ex.: `causal`, a taxa de *dropout*) e o código de cada classe. `None` se algum código não
+    pode ser lido (ex.: um `forward` trocado na instância): aí a conta não vai para o cache.
+
+    Ensinado no Notebook 4, §4.3.
+    """
+    digest = hashlib.blake2b(digest_size=20)
+    for module in modules:
+        for name, sub in module.named_modules():
+            code = class_code(type(sub))
+            attributes = {k: v for k, v in vars(sub).items() if k != "training" and not k.startswith("_")}
+            if code is None or any(callable(v) and not isinstance(v, torch.nn.Module) for v in attributes.values()):
+                return None
+            simple = sorted((k, v) for k, v in attributes.items() if isinstance(v, (bool, int, float, str)))
+            digest.update(f"{name}|{code}|{simple}".encode())
+        for name, tensor in module.state_dict().items():
+            digest.update(name.encode())
+            _update_with_tensor(digest, tensor)
+    return digest.hexdigest()
+
+
+def tokens_fingerprint(encoded_texts) -> str:
+    """Um *hash* dos ids de cada texto, na ordem (textos iguais em posições diferentes contam). Notebook 4, §4.3."""
+    digest = hashlib.blake2b(digest_size=20)
+    for ids in encoded_texts:
+        digest.update(torch.tensor(ids, dtype=torch.int64).numpy())
+        digest.update(b";")
+    return digest.hexdigest()
+
+
+def cache_key(*parts) -> str | None:
+    """A chave de uma conta: o *hash* das partes (`None` se alguma parte é `None`: sem cache). Notebook 4, §4.3."""
+    if any(part is None for part in parts):
+        return None
+    return hashlib.blake2b(repr(parts).encode(), digest_size=20).hexdigest()
+
+
+def _read(path: Path, key: str) -> dict[str, torch.Tensor] | None:
+    """O conteúdo de um arquivo do cache, ou `None` (não existe; ilegível ou de outra chave: apagado)."""
+    if not path.exists():
+        return None
+    try:
+        with safe_open(path, framework="pt") as handle:  # a chave gravada no cabeçalho tem de ser a pedida
+            if (handle.metadata() or {}).get("key") != key:
+                raise ValueError("chave diferente")
+        tensors = load_file(path)
+    except Exception:  # noqa: BLE001 - arquivo pela metade, corrompido ou de outra versão: refazer
+        path.unlink(missing_ok=True)
+        return None
+    os.utime(path)  # usado agora: é dos últimos a sair quando o cache passar do limite
+    return tensors
+
+
+def _write(path: Path, key: str, tensors: dict[str, torch.Tensor], limit: int) -> None:
+    """Grava num temporário e renomeia (atômico); depois tira os mais antigos acima de `limit`."""
+    size = sum(t.numel() * t.element_size() for t in tensors.values())
+    if size > limit:
+        return
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        save_file({k: t.contiguous() for k, t in tensors.items()}, temporary, metadata={"key": key})
+        os.replace(temporary, path)
+    except OSError as error:
+        temporary.unlink(missing_ok=True)
+        warnings.warn(f"Cache em disco não gravado em {path.parent} ({error}); a conta segue sem cache.",
+                      stacklevel=3)
+        return
+    _trim(path.parent, limit)
+
+
+def _trim(directory: Path, limit: int) -> None:
+    """Apaga os arquivos usados há mais tempo até o cache caber em `limit` bytes."""
+    files = sorted(directory.glob(f"*{_SUFFIX}"), key=lambda p: p.stat().st_mtime)
+    total = sum(p.stat().st_size for p in files)
+    for old in files:
+        if total <= limit:
+            break
+        total -= old.stat().st_size
+        old.unlink(missing_ok=True)
+
+
+def load(key: str | None) -> dict[str, torch.Tensor] | None:
+    """Os tensores guardados com `key`, ou `None` (sem chave, cache desligado, ou ainda não guardado).
+
+    Ensinado no Notebook 4, §4.3.
+    """
+    directory = cache_dir()
+    if key is None or directory is None:
+        return None
+    tensors = _read(directory / f"{key}{_SUFFIX}", key)
+    if tensors is not None:
+        stats["hits"] += 1
+    return tensors
+
+
+def load_or_compute(key: str | None, compute) -> dict[str, torch.Tensor]:
+    """Os tensores guardados com `key`; se não há, `compute()` os calcula e eles são guardados.
+
+    Sem chave (`None`) ou com o cache desligado, apenas chama `compute()`.
+    Ensinado no Notebook 4, §4.3.
+    """
+    tensors = load(key)
+    if tensors is not None:
+        return tensors
+    tensors = compute()
+    directory = cache_dir()
+    if key is not None and directory is not None:
+        stats["misses"] += 1
+        _write(directory / f"{key}{_SUFFIX}", key, tensors, max_cache_bytes())
+    return tensors
+
+
+def pack_rows(rows: list[torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Uma lista de tensores (linhas repetidas = o MESMO tensor) em três tensores para o arquivo:
+    as linhas distintas emendadas (`rows`), o tamanho de cada uma (`lengths`) e, para cada
+    posição da lista, qual linha distinta ela é (`index`). Notebook 4, §4.3.
+    """
+    position: dict[int, int] = {}
+    distinct = []
+    for row in rows:
+        if id(row) not in position:
+            position[id(row)] = len(distinct)
+            distinct.append(row)
+    return {"rows": torch.cat(distinct), "lengths": torch.tensor([r.shape[0] for r in distinct]),
+            "index": torch.tensor([position[id(row)] for row in rows])}
+
+
+def unpack_rows(tensors: dict[str, torch.Tensor]) -> list[torch.Tensor]:
+    """O inverso de `pack_rows`: a lista, com as posições repetidas apontando para o mesmo tensor. Notebook 4, §4.3."""
+    distinct = torch.split(tensors["rows"], tensors["lengths"].tolist())
+    return [distinct[i] for i in tensors["index"].tolist()]
+
+
+@dataclass
+class CacheInfo:
+    """Onde está o cache, quantos arquivos e quantos bytes ele ocupa, e o limite. Notebook 4, §4.3."""
+
+    directory: Path | None
+    files: int
+    nbytes: int
+    limit: int
+
+    def __str__(self) -> str:
+        if self.directory is None:
+            return f"Cache em disco desligado ({CACHE_DIR_ENV_VAR}=off)."
+        return (f"Cache em disco: {self.files} arquivo(s), {self.nbytes / 1e6:.1f} MB de "
+                f"{self.limit / 1e9:.1f} GB, em {self.directory}")
+
+
+def cache_info() -> CacheInfo:
+    """O estado do cache em disco. Notebook 4, §4.3."""
+    directory = cache_dir()
+    files = list(directory.glob(f"*{_SUFFIX}")) if directory is not None and directory.is_dir() else []
+    return CacheInfo(directory, len(files), sum(p.stat().st_size for p in files), max_cache_bytes())
+
+
+def clear_cache() -> int:
+    """Apaga todos os arquivos do cache em disco; devolve quantos bytes foram liberados. Notebook 4, §4.3."""
+    directory = cache_dir()
+    if directory is None or not directory.is_dir():
+        return 0
+    freed = 0
+    for path in [*directory.glob(f"*{_SUFFIX}"), *directory.glob(f".*{_SUFFIX}.*.tmp")]:
+        freed += path.stat().st_size
+        path.unlink(missing_ok=True)
+    return freed
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="O cache em disco do trabalho congelado (llmdefinitions).")
+    parser.add_argument("--clear", action="store_true", help="apaga todos os arquivos do cache")
+    args = parser.parse_args(argv)
+    if args.clear:
+        print(f"Cache em disco apagado: {clear_cache() / 1e6:.1f} MB liberados.")
+    print(cache_info())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
