@@ -74,6 +74,7 @@ from .data import (
 )
 from .dataset import SpamDataset, create_dataloaders, last_real_token_index, pad_batch
 from .device import get_device
+from .disk_cache import cache_info, clear_cache
 from .download import DataDownloadError, DataIntegrityError, GPT2DownloadError
 from .evaluation import classify_review, confusion_table, misclassified, predict, report
 from .experiments import (
@@ -85,7 +86,6 @@ from .experiments import (
     default_experiments,
     slow_experiments,
 )
-from .disk_cache import cache_info, clear_cache
 from .features import (
     FrozenOutputs,
     HiddenBatch,

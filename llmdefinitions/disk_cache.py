@@ -42,7 +42,8 @@ from safetensors.torch import load_file, save_file
 
 __all__ = [
     "CACHE_DIR_ENV_VAR", "CACHE_MAX_GB_ENV_VAR", "cache_dir", "max_cache_bytes", "module_fingerprint", "class_code",
-    "tokens_fingerprint", "cache_key", "load", "load_or_compute", "pack_rows", "unpack_rows", "clear_cache", "cache_info", "CacheInfo", "stats",
+    "tokens_fingerprint", "cache_key", "load", "load_or_compute", "pack_rows", "unpack_rows", "clear_cache",
+    "cache_info", "CacheInfo", "stats",
 ]
 
 CACHE_DIR_ENV_VAR = "LLMDEFINITIONS_CACHE_DIR"

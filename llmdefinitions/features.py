@@ -28,9 +28,9 @@ from . import disk_cache
 from .dataset import SpamDataset
 
 __all__ = [
-    "HiddenBatch", "FrozenOutputs", "extract_features", "precompute_frozen_outputs", "FrozenPassKeys", "frozen_outputs_loader",
-    "advance_frozen_outputs", "store_outputs", "features_from_frozen", "eval_mode", "as_spam_dataset",
-    "same_length_groups", "token_batches",
+    "HiddenBatch", "FrozenOutputs", "extract_features", "precompute_frozen_outputs", "FrozenPassKeys",
+    "frozen_outputs_loader", "advance_frozen_outputs", "store_outputs", "features_from_frozen", "eval_mode",
+    "as_spam_dataset", "same_length_groups", "token_batches",
 ]
 
 FEATURE_POSITIONS = ("last_real", "mean")  # as posições de `TOKEN_POSITIONS` que viram um vetor por texto
