@@ -134,8 +134,11 @@ def tokens_fingerprint(encoded_texts) -> str:
 
 
 def cache_key(*parts) -> str | None:
-    """A chave de uma conta: o *hash* das partes (`None` se alguma parte é `None`: sem cache). Notebook 4, §4.3."""
-    if any(part is None for part in parts):
+    """A chave de uma conta: o *hash* das partes (`None` se alguma parte, ou item de uma lista ou tupla
+    entre elas, é `None`: aí não há cache). Notebook 4, §4.3."""
+    flat = [item for part in parts for item in (part if isinstance(part, (list, tuple)) else [part])]
+    flat = [item for part in flat for item in (part if isinstance(part, (list, tuple)) else [part])]
+    if any(item is None for item in flat):
         return None
     return hashlib.blake2b(repr(parts).encode(), digest_size=20).hexdigest()
 
