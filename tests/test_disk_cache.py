@@ -12,8 +12,7 @@ import sys
 import pytest
 import torch
 
-from llmdefinitions import SpamDataset, clear_cache, extract_features, precompute_frozen_outputs
-from llmdefinitions import disk_cache
+from llmdefinitions import SpamDataset, clear_cache, disk_cache, extract_features, precompute_frozen_outputs
 from llmdefinitions.frozen_cache import token_view
 from tests.tiny_models import synthetic_frame, tiny_model
 
