@@ -109,7 +109,7 @@ def module_fingerprint(*modules) -> str | None:
 
     Ensinado no Notebook 4, §4.3.
     """
-    digest = hashlib.blake2b(digest_size=20)
+    digest = hashlib.sha256()
     for module in modules:
         for name, sub in module.named_modules():
             code = class_code(type(sub))
@@ -126,7 +126,7 @@ def module_fingerprint(*modules) -> str | None:
 
 def tokens_fingerprint(encoded_texts) -> str:
     """Um *hash* dos ids de cada texto, na ordem (textos iguais em posições diferentes contam). Notebook 4, §4.3."""
-    digest = hashlib.blake2b(digest_size=20)
+    digest = hashlib.sha256()
     for ids in encoded_texts:
         digest.update(torch.tensor(ids, dtype=torch.int64).numpy())
         digest.update(b";")
@@ -140,7 +140,7 @@ def cache_key(*parts) -> str | None:
     flat = [item for part in flat for item in (part if isinstance(part, (list, tuple)) else [part])]
     if any(item is None for item in flat):
         return None
-    return hashlib.blake2b(repr(parts).encode(), digest_size=20).hexdigest()
+    return hashlib.sha256(repr(parts).encode()).hexdigest()[:40]
 
 
 def _read(path: Path, key: str) -> dict[str, torch.Tensor] | None:
