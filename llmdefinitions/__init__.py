@@ -74,7 +74,7 @@ from .data import (
 )
 from .dataset import SpamDataset, create_dataloaders, last_real_token_index, pad_batch
 from .device import get_device
-from .disk_cache import cache_info, clear_cache
+from .disk_cache import cache_info, cache_use, clear_cache
 from .download import DataDownloadError, DataIntegrityError, GPT2DownloadError
 from .evaluation import classify_review, confusion_table, misclassified, predict, report
 from .experiments import (
@@ -156,7 +156,7 @@ __all__ = [
     "REFERENCE_RESULTS", "REFERENCE_SOURCE", "Experiment", "ExperimentError", "ExperimentSkipped",
     "default_experiments", "slow_experiments",
     # disk_cache
-    "cache_info", "clear_cache",
+    "cache_info", "cache_use", "clear_cache",
     # features, frozen_cache
     "FrozenCache", "FrozenOutputs", "HiddenBatch", "advance_frozen_outputs", "extract_features",
     "features_from_frozen", "frozen_outputs_loader", "precompute_frozen_outputs",

@@ -32,6 +32,7 @@ import inspect
 import os
 import sys
 import warnings
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,10 +41,12 @@ import torch
 from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 
+from .uncertainty import format_pt
+
 __all__ = [
     "CACHE_DIR_ENV_VAR", "CACHE_MAX_GB_ENV_VAR", "cache_dir", "max_cache_bytes", "module_fingerprint", "class_code",
     "tokens_fingerprint", "cache_key", "load", "load_or_compute", "pack_rows", "unpack_rows", "clear_cache",
-    "cache_info", "CacheInfo", "stats",
+    "cache_info", "CacheInfo", "stats", "CacheUse", "cache_use", "disabled",
 ]
 
 CACHE_DIR_ENV_VAR = "LLMDEFINITIONS_CACHE_DIR"
@@ -249,11 +252,11 @@ class CacheInfo:
     nbytes: int
     limit: int
 
-    def __str__(self) -> str:
+    def __str__(self) -> str:  # sem a pasta: o caminho é desta máquina (o comando a mostra)
         if self.directory is None:
             return f"Cache em disco desligado ({CACHE_DIR_ENV_VAR}=off)."
-        return (f"Cache em disco: {self.files} arquivo(s), {self.nbytes / 1e6:.1f} MB de "
-                f"{self.limit / 1e9:.1f} GB, em {self.directory}")
+        return (f"Cache em disco: {self.files} arquivo(s), {format_pt(self.nbytes / 1e6, 1)} MB "
+                f"(limite: {format_pt(self.limit / 1e9, 1)} GB)")
 
 
 def cache_info() -> CacheInfo:
@@ -275,13 +278,66 @@ def clear_cache() -> int:
     return freed
 
 
+@dataclass
+class CacheUse:
+    """Num trecho: quantas contas vieram do disco (`hits`), quantas foram feitas e guardadas (`misses`)
+    e se o cache estava ligado. Ensinado no Notebook 4, §4.3."""
+
+    hits: int = 0
+    misses: int = 0
+    enabled: bool = True
+
+    def __str__(self) -> str:
+        if not self.enabled:
+            return "cache em disco desligado: calculado agora"
+        if not self.hits and not self.misses:
+            return "nada passou pelo cache em disco"
+        if self.hits and not self.misses:
+            return "lido do cache em disco"
+        if self.misses and not self.hits:
+            return "calculado agora e guardado no cache em disco"
+        return f"{self.hits} parte(s) lida(s) do cache em disco, {self.misses} calculada(s) agora"
+
+
+@contextmanager
+def cache_use():
+    """`with cache_use() as origem:` conta o que, dentro do bloco, veio do disco; `print(origem)` diz.
+
+    Ensinado no Notebook 4, §4.3.
+    """
+    use, before = CacheUse(), dict(stats)
+    try:
+        yield use
+    finally:
+        use.hits, use.misses = stats["hits"] - before["hits"], stats["misses"] - before["misses"]
+        use.enabled = cache_dir() is not None
+
+
+@contextmanager
+def disabled():
+    """`with disabled():` desliga o cache em disco dentro do bloco (para comparar com uma conta nova).
+
+    Ensinado no Notebook 4, §4.3.
+    """
+    previous = os.environ.get(CACHE_DIR_ENV_VAR)
+    os.environ[CACHE_DIR_ENV_VAR] = "off"
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop(CACHE_DIR_ENV_VAR, None)
+        else:
+            os.environ[CACHE_DIR_ENV_VAR] = previous
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="O cache em disco do trabalho congelado (llmdefinitions).")
     parser.add_argument("--clear", action="store_true", help="apaga todos os arquivos do cache")
     args = parser.parse_args(argv)
     if args.clear:
         print(f"Cache em disco apagado: {clear_cache() / 1e6:.1f} MB liberados.")
-    print(cache_info())
+    info = cache_info()
+    print(info if info.directory is None else f"{info} em {info.directory}")
     return 0
 
 

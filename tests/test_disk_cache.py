@@ -224,8 +224,22 @@ def test_clear_cache_and_the_command(cache, dataset):
     precompute_frozen_outputs(tiny_model(), dataset, "cpu", n_trainable_blocks=1)
     (cache / ".x.safetensors.123.tmp").write_bytes(b"resto de uma gravacao interrompida")
     info = disk_cache.cache_info()
-    assert info.files == 1 and info.nbytes > 0 and str(cache) in str(info)
+    assert info.files == 1 and info.nbytes > 0 and info.directory == cache
+    assert str(cache) not in str(info)  # o texto que os notebooks imprimem não mostra caminhos da máquina
     result = subprocess.run([sys.executable, "-m", "llmdefinitions.disk_cache", "--clear"],
                             capture_output=True, text=True, check=True)
     assert "apagado" in result.stdout and "0 arquivo(s)" in result.stdout
     assert list(cache.iterdir()) == []
+
+
+def test_cache_use_says_where_the_result_came_from(cache, dataset):
+    model = tiny_model()
+    with disk_cache.cache_use() as first:
+        precompute_frozen_outputs(model, dataset, "cpu", n_trainable_blocks=1)
+    with disk_cache.cache_use() as second:
+        precompute_frozen_outputs(model, dataset, "cpu", n_trainable_blocks=1)
+    assert (first.hits, first.misses) == (0, 1) and "calculado agora e guardado" in str(first)
+    assert (second.hits, second.misses) == (1, 0) and str(second) == "lido do cache em disco"
+    with disk_cache.disabled(), disk_cache.cache_use() as off:
+        precompute_frozen_outputs(model, dataset, "cpu", n_trainable_blocks=1)
+    assert "desligado" in str(off) and disk_cache.cache_dir() == cache  # religado ao sair do bloco
