@@ -31,6 +31,7 @@ import hashlib
 import inspect
 import os
 import sys
+import time
 import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -56,7 +57,8 @@ _OFF_VALUES = {"off", "0", "false", "no", "nao", "não", "none"}
 _SUFFIX = ".safetensors"
 
 # Quantas vezes o cache serviu (`hits`) e quantas a conta foi feita e guardada (`misses`) neste processo.
-stats = {"hits": 0, "misses": 0}
+# `saved_seconds`: quanto tempo levaram, quando foram calculadas, as contas lidas do disco.
+stats = {"hits": 0, "misses": 0, "saved_seconds": 0.0}
 
 
 def cache_dir() -> Path | None:
@@ -146,23 +148,25 @@ def cache_key(*parts) -> str | None:
     return hashlib.sha256(repr(parts).encode()).hexdigest()[:40]
 
 
-def _read(path: Path, key: str) -> dict[str, torch.Tensor] | None:
-    """O conteúdo de um arquivo do cache, ou `None` (não existe; ilegível ou de outra chave: apagado)."""
+def _read(path: Path, key: str) -> tuple[dict[str, torch.Tensor], float] | None:
+    """O conteúdo de um arquivo do cache e quanto tempo a conta levou, ou `None` (não existe;
+    ilegível ou de outra chave: apagado)."""
     if not path.exists():
         return None
     try:
         with safe_open(path, framework="pt") as handle:  # a chave gravada no cabeçalho tem de ser a pedida
-            if (handle.metadata() or {}).get("key") != key:
-                raise ValueError("chave diferente")
-        tensors = load_file(path)
+            metadata = handle.metadata() or {}
+        if metadata.get("key") != key:
+            raise ValueError("chave diferente")
+        tensors, seconds = load_file(path), float(metadata.get("seconds", "0"))
     except Exception:  # noqa: BLE001 - arquivo pela metade, corrompido ou de outra versão: refazer
         path.unlink(missing_ok=True)
         return None
     os.utime(path)  # usado agora: é dos últimos a sair quando o cache passar do limite
-    return tensors
+    return tensors, seconds
 
 
-def _write(path: Path, key: str, tensors: dict[str, torch.Tensor], limit: int) -> None:
+def _write(path: Path, key: str, tensors: dict[str, torch.Tensor], seconds: float, limit: int) -> None:
     """Grava num temporário e renomeia (atômico); depois tira os mais antigos acima de `limit`."""
     size = sum(t.numel() * t.element_size() for t in tensors.values())
     if size > limit:
@@ -170,7 +174,7 @@ def _write(path: Path, key: str, tensors: dict[str, torch.Tensor], limit: int) -
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        save_file({k: t.contiguous() for k, t in tensors.items()}, temporary, metadata={"key": key})
+        save_file({k: t.contiguous() for k, t in tensors.items()}, temporary, metadata={"key": key, "seconds": f"{seconds:.3f}"})
         os.replace(temporary, path)
     except OSError as error:
         temporary.unlink(missing_ok=True)
@@ -199,10 +203,12 @@ def load(key: str | None) -> dict[str, torch.Tensor] | None:
     directory = cache_dir()
     if key is None or directory is None:
         return None
-    tensors = _read(directory / f"{key}{_SUFFIX}", key)
-    if tensors is not None:
-        stats["hits"] += 1
-    return tensors
+    found = _read(directory / f"{key}{_SUFFIX}", key)
+    if found is None:
+        return None
+    stats["hits"] += 1
+    stats["saved_seconds"] += found[1]
+    return found[0]
 
 
 def load_or_compute(key: str | None, compute) -> dict[str, torch.Tensor]:
@@ -214,11 +220,12 @@ def load_or_compute(key: str | None, compute) -> dict[str, torch.Tensor]:
     tensors = load(key)
     if tensors is not None:
         return tensors
+    start = time.perf_counter()
     tensors = compute()
     directory = cache_dir()
     if key is not None and directory is not None:
         stats["misses"] += 1
-        _write(directory / f"{key}{_SUFFIX}", key, tensors, max_cache_bytes())
+        _write(directory / f"{key}{_SUFFIX}", key, tensors, time.perf_counter() - start, max_cache_bytes())
     return tensors
 
 
@@ -286,6 +293,7 @@ class CacheUse:
     hits: int = 0
     misses: int = 0
     enabled: bool = True
+    saved_seconds: float = 0.0  # quanto as contas lidas do disco levaram quando foram calculadas
 
     def __str__(self) -> str:
         if not self.enabled:
@@ -293,7 +301,7 @@ class CacheUse:
         if not self.hits and not self.misses:
             return "nada passou pelo cache em disco"
         if self.hits and not self.misses:
-            return "lido do cache em disco"
+            return f"lido do cache em disco; calculá-lo levou {format_pt(self.saved_seconds, 1)} s"
         if self.misses and not self.hits:
             return "calculado agora e guardado no cache em disco"
         return f"{self.hits} parte(s) lida(s) do cache em disco, {self.misses} calculada(s) agora"
@@ -310,6 +318,7 @@ def cache_use():
         yield use
     finally:
         use.hits, use.misses = stats["hits"] - before["hits"], stats["misses"] - before["misses"]
+        use.saved_seconds = stats["saved_seconds"] - before["saved_seconds"]
         use.enabled = cache_dir() is not None
 
 
