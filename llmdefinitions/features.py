@@ -30,10 +30,12 @@ from .dataset import SpamDataset
 __all__ = [
     "HiddenBatch", "FrozenOutputs", "extract_features", "precompute_frozen_outputs", "FrozenPassKeys",
     "frozen_outputs_loader", "advance_frozen_outputs", "store_outputs", "features_from_frozen", "eval_mode",
-    "as_spam_dataset", "same_length_groups", "token_batches",
+    "as_spam_dataset", "same_length_groups", "token_batches", "batch_token_budget", "length_batches",
+    "pool_real_tokens",
 ]
 
 FEATURE_POSITIONS = ("last_real", "mean")  # as posições de `TOKEN_POSITIONS` que viram um vetor por texto
+DEVICE_BATCH_TOKENS = 32_768  # numa GPU: até tantos tokens por lote, contando o padding
 
 
 def as_spam_dataset(data, tokenizer=None) -> SpamDataset:
@@ -67,24 +69,74 @@ def same_length_groups(keys: list, lengths: list[int], batch_size: int):
             yield group[start : start + batch_size]
 
 
-def token_batches(dataset: SpamDataset, batch_size: int):
-    """Lotes de ids sem *padding*: `(cópias, ids (lote, tokens))`, um texto distinto por linha.
+def batch_token_budget(blocks, device) -> int:
+    """Quantos tokens (com *padding*) cabem num lote de textos de tamanhos vizinhos; 0 = só textos do mesmo tamanho.
 
-    `cópias[i]` são os índices, no conjunto de dados, dos textos iguais ao da linha i. Notebook 3, §3.2.
+    Na CPU, cada token de *padding* é conta jogada fora: lotes do mesmo tamanho (0). Numa GPU, quem
+    custa é o número de lotes (cada um lança dezenas de *kernels*), não o *padding*: juntamos tamanhos
+    vizinhos até `DEVICE_BATCH_TOKENS` tokens. Só se a atenção de todos os `blocks` for causal: aí o
+    *padding* à direita nunca é visto pelos tokens reais, que vêm antes dele.
+
+    Ensinado no Notebook 3, §3.2.
+    """
+    causal = all(getattr(getattr(block, "att", None), "causal", False) for block in blocks)
+    return DEVICE_BATCH_TOKENS if torch.device(device).type != "cpu" and causal else 0
+
+
+def length_batches(keys: list, lengths: list[int], batch_size: int, max_batch_tokens: int = 0) -> list:
+    """Os lotes de `same_length_groups`; com `max_batch_tokens > 0`, lotes vizinhos (em ordem crescente
+    de tamanho) se juntam enquanto linhas × maior tamanho couber no orçamento (o lote passa a ter
+    *padding*). Um lote do mesmo tamanho nunca é partido. Com 0, os lotes são exatamente os de antes.
+
+    Ensinado no Notebook 3, §3.2.
+    """
+    batches: list = []
+    for group in same_length_groups(keys, lengths, batch_size):
+        longest = lengths[group[0][0]]  # o grupo novo é o mais longo até aqui
+        if batches and max_batch_tokens and (len(batches[-1]) + len(group)) * longest <= max_batch_tokens:
+            batches[-1] = batches[-1] + group
+        else:
+            batches.append(group)
+    return batches
+
+
+def token_batches(dataset: SpamDataset, batch_size: int, max_batch_tokens: int = 0):
+    """Lotes de ids: `(cópias, ids (lote, tokens), tamanhos reais)`, um texto distinto por linha.
+
+    `cópias[i]` são os índices, no conjunto de dados, dos textos iguais ao da linha i. Sem orçamento
+    (`max_batch_tokens=0`), nenhum *padding*; com ele, os textos mais curtos do lote são completados
+    à direita com o id 0 (qualquer id serve: a atenção causal o esconde). Notebook 3, §3.2.
     """
     texts = dataset.encoded_texts
-    keys = [tuple(ids) for ids in texts]
-    for copies in same_length_groups(keys, [len(ids) for ids in texts], batch_size):
-        yield copies, torch.tensor([texts[indices[0]] for indices in copies])
+    lengths = [len(ids) for ids in texts]
+    for copies in length_batches([tuple(ids) for ids in texts], lengths, batch_size, max_batch_tokens):
+        rows = [texts[indices[0]] for indices in copies]
+        longest = max(len(ids) for ids in rows)
+        yield copies, torch.tensor([list(ids) + [0] * (longest - len(ids)) for ids in rows]), [len(r) for r in rows]
 
 
-def _hidden_batches(frozen: "FrozenOutputs", batch_size: int):
-    """Lotes de saídas guardadas sem *padding*: `(cópias, vetores (lote, tokens, dim))`.
-    Textos repetidos guardam o MESMO tensor: a chave é a identidade dele (`id`), e eles passam uma vez só."""
+def _hidden_batches(frozen: "FrozenOutputs", batch_size: int, max_batch_tokens: int = 0):
+    """Lotes de saídas guardadas: `(cópias, vetores (lote, tokens, dim), tamanhos reais)`. Sem orçamento,
+    sem *padding*; com ele, zeros à direita. Textos repetidos guardam o MESMO tensor: a chave é a
+    identidade dele (`id`), e eles passam uma vez só."""
     keys = [id(h) for h in frozen.hidden]
     lengths = [h.shape[0] for h in frozen.hidden]
-    for copies in same_length_groups(keys, lengths, batch_size):
-        yield copies, torch.stack([frozen.hidden[indices[0]] for indices in copies])
+    for copies in length_batches(keys, lengths, batch_size, max_batch_tokens):
+        rows = [frozen.hidden[indices[0]] for indices in copies]
+        yield copies, torch.nn.utils.rnn.pad_sequence(rows, batch_first=True), [h.shape[0] for h in rows]
+
+
+def pool_real_tokens(hidden: torch.Tensor, lengths: list[int], token_position: str) -> torch.Tensor:
+    """Um vetor por texto de `hidden` (lote, tokens, dim), só com os tokens reais (os primeiros
+    `lengths[i]` da linha i): o último (`"last_real"`) ou a média (`"mean"`). Notebook 3, §3.2.
+    """
+    last = torch.tensor(lengths, device=hidden.device) - 1
+    if token_position == "last_real":
+        return hidden[torch.arange(hidden.shape[0], device=hidden.device), last]
+    if min(lengths) == hidden.shape[1]:  # sem padding
+        return hidden.mean(dim=1)
+    real = torch.arange(hidden.shape[1], device=hidden.device) <= last[:, None]
+    return (hidden * real.unsqueeze(-1)).sum(dim=1) / (last + 1)[:, None]
 
 
 @contextmanager
@@ -175,7 +227,8 @@ class FrozenPassKeys:
 
     `key(n_frozen_blocks, last_token_only)` junta tudo o que decide a conta: os pesos e o código
     dos embeddings e dos `n_frozen_blocks` primeiros blocos, os ids de cada texto (com o
-    *padding*, se houver), o que é guardado, o tamanho do lote e o dispositivo.
+    *padding*, se houver), o que é guardado, o tamanho do lote, o dispositivo e o orçamento
+    de tokens dos lotes (`batch_token_budget`).
 
     Ensinado no Notebook 4, §4.3.
     """
@@ -190,8 +243,9 @@ class FrozenPassKeys:
         while len(self.fingerprints) <= n_frozen_blocks:
             self.fingerprints.append(disk_cache.module_fingerprint(self.model.trf_blocks[len(self.fingerprints) - 1]))
         parts = self.fingerprints[: n_frozen_blocks + 1]
+        budget = batch_token_budget(self.model.trf_blocks[:n_frozen_blocks], self.device)
         return disk_cache.cache_key("frozen-pass", parts, self.tokens, n_frozen_blocks, last_token_only,
-                                    self.batch_size, self.device)
+                                    self.batch_size, self.device, budget)
 
     def longest_cached(self, n_frozen_blocks: int) -> tuple[int, dict] | None:
         """A passada mais longa já em disco com MENOS blocos congelados (todos os tokens), ou `None`."""
@@ -205,7 +259,7 @@ class FrozenPassKeys:
 @torch.inference_mode()
 def precompute_frozen_outputs(model, data, device, n_trainable_blocks: int = 1,
                               batch_size: int = 32, tokenizer=None) -> FrozenOutputs:
-    """Passa cada texto distinto UMA vez pela parte congelada (em lotes sem *padding*):
+    """Passa cada texto distinto UMA vez pela parte congelada (na CPU, em lotes sem *padding*):
     embeddings + blocos, menos os `n_trainable_blocks` últimos. Com `n_trainable_blocks=0`
     (só a cabeça treina) basta guardar o vetor do último token; senão, guardamos todos os
     tokens, que o bloco treinável precisa para a atenção.
@@ -231,28 +285,32 @@ def precompute_frozen_outputs(model, data, device, n_trainable_blocks: int = 1,
                                                                batch_size).hidden)
         with eval_mode(model):
             run = lambda ids: model.trf_blocks[:n_frozen](model.embed(ids.to(device)))  # noqa: E731
-            return disk_cache.pack_rows(store_outputs(token_batches(dataset, batch_size), run, len(dataset),
-                                                      last_token_only))
+            batches = token_batches(dataset, batch_size, batch_token_budget(model.trf_blocks[:n_frozen], device))
+            return disk_cache.pack_rows(store_outputs(batches, run, len(dataset), last_token_only))
 
     tensors = disk_cache.load_or_compute(keys.key(n_frozen, last_token_only), compute)
     return FrozenOutputs(disk_cache.unpack_rows(tensors), list(dataset.labels), n_trainable_blocks)
 
 
 def store_outputs(batches, run, n_texts: int, last_token_only: bool) -> list:
-    """Roda `run` em cada lote de `(cópias, tensor)` e guarda a saída de cada texto no seu lugar.
+    """Roda `run` em cada lote de `(cópias, tensor, tamanhos reais)` e guarda a saída de cada texto
+    no seu lugar, só com os tokens reais (o *padding*, se houver, fica de fora).
 
     `cópias` diz em que posições do conjunto cada linha do lote entra (um texto repetido é
     calculado uma vez e as cópias compartilham o tensor). Com `last_token_only`, só o último
-    token é guardado, copiado, para não prender o lote inteiro na memória.
+    token real é guardado, copiado, para não prender o lote inteiro na memória.
 
     Ensinado no Notebook 4, §4.3.
     """
     hidden: list = [None] * n_texts
-    for copies, x in batches:
-        out = run(x).float().cpu()
-        if last_token_only:
-            out = out[:, -1:].clone()
-        for row, indices in zip(out.unbind(0), copies):
+    for copies, x, lengths in batches:
+        out = run(x)
+        if last_token_only:  # (lote, 1, dim): o último token real de cada linha
+            out = out[torch.arange(len(lengths), device=out.device), torch.tensor(lengths, device=out.device) - 1]
+            out = out.unsqueeze(1)
+        out, padded = out.float().cpu(), not last_token_only and min(lengths) < x.shape[1]
+        for row, indices, length in zip(out.unbind(0), copies, lengths):
+            row = row[:length].clone() if padded else row  # cópia: o lote com padding não fica preso
             for index in indices:
                 hidden[index] = row
     return hidden
@@ -284,7 +342,8 @@ def advance_frozen_outputs(model, frozen: FrozenOutputs, device, n_trainable_blo
     if len(blocks) == 0:
         return frozen
     with eval_mode(model):
-        hidden = store_outputs(_hidden_batches(frozen, batch_size), lambda x: blocks(x.to(device)), len(frozen),
+        batches = _hidden_batches(frozen, batch_size, batch_token_budget(blocks, device))
+        hidden = store_outputs(batches, lambda x: blocks(x.to(device)), len(frozen),
                                last_token_only=n_trainable_blocks == 0)
     return FrozenOutputs(hidden, list(frozen.labels), n_trainable_blocks)
 
@@ -307,9 +366,9 @@ def features_from_frozen(model, frozen: FrozenOutputs, device, token_position: s
     blocks = _blocks_between(model, frozen, 0)
     features = np.zeros((len(frozen), model.final_norm.normalized_shape[0]), dtype=np.float32)
     with eval_mode(model):
-        for copies, x in _hidden_batches(frozen, batch_size):
-            hidden = model.final_norm(blocks(x.to(device)))  # (lote, tokens, dim): todo token é real
-            pooled = hidden[:, -1] if token_position == "last_real" else hidden.mean(dim=1)
+        for copies, x, lengths in _hidden_batches(frozen, batch_size, batch_token_budget(blocks, device)):
+            hidden = model.final_norm(blocks(x.to(device)))  # (lote, tokens, dim)
+            pooled = pool_real_tokens(hidden, lengths, token_position)
             for row, indices in zip(pooled.float().cpu().numpy(), copies):
                 features[indices] = row
     return features, np.asarray(frozen.labels, dtype=np.int64)

@@ -12,12 +12,21 @@ from llmdefinitions import (
     SpamDataset,
     advance_frozen_outputs,
     extract_features,
+    features,
     features_from_frozen,
     gpt2_config,
     precompute_frozen_outputs,
 )
-from llmdefinitions.features import eval_mode
+from llmdefinitions.features import (
+    DEVICE_BATCH_TOKENS,
+    FrozenPassKeys,
+    batch_token_budget,
+    eval_mode,
+    length_batches,
+    same_length_groups,
+)
 from llmdefinitions.frozen_cache import FrozenCache, FrozenKey, token_view
+from llmdefinitions.model import remove_causal_mask
 from tests.tiny_models import synthetic_frame, tiny_model
 
 TEXTS = [
@@ -158,3 +167,73 @@ def test_extract_features_matches_hidden_states(tokenizer):
     np.testing.assert_allclose(X_mean[4], hidden.mean(0).numpy(), atol=1e-5)
     with pytest.raises(ValueError, match="token_position"):
         extract_features(model, frame, "cpu", tokenizer=tokenizer, token_position="max")
+
+
+# --------------------------------------------------------------------------- lotes para o dispositivo (GPU)
+
+LENGTHS = [5, 3, 9, 3, 5, 5, 12, 3, 2, 9, 5, 30]
+KEYS = ["a", "b", "c", "d", "a", "e", "f", "b", "g", "h", "i", "j"]  # "a" e "b" repetidos
+
+
+def test_cpu_batches_are_the_same_length_groups():
+    assert batch_token_budget([], "cpu") == 0 and batch_token_budget([], torch.device("cpu")) == 0
+    assert length_batches(KEYS, LENGTHS, 2, max_batch_tokens=0) == list(same_length_groups(KEYS, LENGTHS, 2))
+
+
+@pytest.mark.parametrize("budget", [1, 12, 20, 40, 1000])
+def test_length_batches_merge_neighbours_within_the_budget(budget):
+    batches = length_batches(KEYS, LENGTHS, 2, max_batch_tokens=budget)
+    rows = [indices for batch in batches for indices in batch]
+    assert sorted(i for indices in rows for i in indices) == list(range(len(KEYS)))  # cada texto uma vez
+    assert [0, 4] in rows and [1, 7] in rows  # repetidos: uma linha, com as duas cópias
+    same_length = list(same_length_groups(KEYS, LENGTHS, 2))
+    for batch in batches:
+        longest = max(LENGTHS[indices[0]] for indices in batch)
+        assert len(batch) * longest <= budget or batch in same_length  # só um lote do mesmo tamanho passa
+    sizes = [LENGTHS[indices[0]] for indices in rows]
+    assert sizes == sorted(sizes)  # em ordem de tamanho: só vizinhos se juntam
+    assert len(batches) <= len(same_length)
+    if budget == 1000:
+        assert len(batches) == 1
+
+
+def test_budget_only_on_other_devices_with_causal_attention(model):
+    assert batch_token_budget(model.trf_blocks, "cuda") == DEVICE_BATCH_TOKENS
+    assert batch_token_budget(model.trf_blocks, "mps") == DEVICE_BATCH_TOKENS
+    assert batch_token_budget(model.trf_blocks, "cpu") == 0
+    non_causal = remove_causal_mask(tiny_model())  # o padding seria visto pelos tokens reais
+    assert batch_token_budget(non_causal.trf_blocks, "cuda") == 0
+
+
+def test_padded_merged_batches_give_the_same_outputs(model, tokenizer, monkeypatch):
+    """O caminho da GPU (lotes mesclados com padding à direita), forçado na CPU: as mesmas saídas
+    do caminho sem padding, textos repetidos calculados uma vez e guardados num só tensor."""
+    monkeypatch.setenv("LLMDEFINITIONS_CACHE_DIR", "off")
+    texts = TEXTS + [TEXTS[1], TEXTS[0], "Hi there", "Hi again"]
+    dataset = SpamDataset(pd.DataFrame({"Text": texts, "Label": [0, 1, 0, 0, 1, 1, 0, 0, 0]}), tokenizer)
+    reference = {n: precompute_frozen_outputs(model, dataset, "cpu", n, batch_size=2) for n in (0, 1, 3)}
+    features_ref = {position: features_from_frozen(model, reference[3], "cpu", position, batch_size=2)[0]
+                    for position in ("last_real", "mean")}
+    monkeypatch.setattr(features, "batch_token_budget", lambda blocks, device: 200)
+    seen = []
+    hook = model.trf_blocks[0].register_forward_hook(lambda _m, inputs, _o: seen.append(inputs[0].shape))
+    try:
+        merged = {n: precompute_frozen_outputs(model, dataset, "cpu", n, batch_size=2) for n in (0, 1, 3)}
+    finally:
+        hook.remove()
+    real_tokens = sum(len(ids) for ids in {tuple(ids) for ids in dataset.encoded_texts})
+    assert len(seen) < 7 and sum(s[0] * s[1] for s in seen) > 2 * real_tokens  # 2 passadas, com padding
+    for n in (0, 1):
+        _assert_same(merged[n], reference[n])
+        assert merged[n].hidden[5] is merged[n].hidden[1] and merged[n].hidden[6] is merged[n].hidden[0]
+    _assert_same(advance_frozen_outputs(model, reference[3], "cpu", 0, batch_size=2), reference[0])
+    _assert_same(advance_frozen_outputs(model, reference[3], "cpu", 1, batch_size=2), reference[1])
+    for position, X_ref in features_ref.items():
+        X, _ = features_from_frozen(model, reference[3], "cpu", position, batch_size=2)
+        np.testing.assert_allclose(X, X_ref, atol=1e-5, rtol=1e-5)
+
+
+def test_disk_cache_key_holds_the_token_budget(model, dataset, monkeypatch):
+    before = FrozenPassKeys(model, dataset, "cpu", 32).key(2, last_token_only=False)
+    monkeypatch.setattr(features, "batch_token_budget", lambda blocks, device: 4096)
+    assert FrozenPassKeys(model, dataset, "cpu", 32).key(2, last_token_only=False) != before
