@@ -49,10 +49,12 @@ if str(Path(__file__).resolve().parent) not in sys.path:  # `common` e `version`
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from common import (  # noqa: E402
+    COLD_CACHE,
     REPO_ROOT,
     SEED,
     add_engine_arguments,
     add_model_and_data_arguments,
+    cold_cache,
     format_seconds,
     machine_info,
     resolve_device,
@@ -68,7 +70,9 @@ from llmdefinitions import (  # noqa: E402
     TrainableTail,
     calc_accuracy_loader,
     create_dataloaders,
+    disk_cache,
     extract_features,
+    features,
     frozen_outputs_loader,
     get_tokenizer,
     precompute_frozen_outputs,
@@ -133,6 +137,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="torch.autocast no pré-cálculo, no treino e na avaliação")
     engine.add_argument("--pin-memory", default="auto", choices=("auto", "on", "off"),
                         help="pin_memory dos loaders de saídas pré-calculadas (auto = só em CUDA)")
+    engine.add_argument("--batch-tokens", type=int, default=None,
+                        help="tokens por lote da passada congelada fora da CPU, contando o padding "
+                             f"(padrão do pacote: {features.DEVICE_BATCH_TOKENS}; 0 = só textos do mesmo tamanho)")
     engine.add_argument("--no-cudnn-sdpa", action="store_true",
                         help="desliga o backend cuDNN da atenção (SDPA) em CUDA; com --amp bf16 numa H100, "
                              "ele deixou o treino do projeto ~5x mais lento (lotes de comprimentos variados)")
@@ -165,7 +172,7 @@ def child_argv(args: argparse.Namespace, only: str, json_path: Path, **overrides
             "--batch-size", str(values["batch_size"]), "--adamw", values["adamw"], "--device", values["device"],
             "--amp", values["amp"], "--pin-memory", values["pin_memory"],
             "--data-dir", str(values["data_dir"])]
-    for option in ("threads", "models_dir", "spam_zip", "limit_train", "limit_val", "limit_test"):
+    for option in ("threads", "batch_tokens", "models_dir", "spam_zip", "limit_train", "limit_val", "limit_test"):
         if values[option] is not None:
             argv += ["--" + option.replace("_", "-"), str(values[option])]
     for flag in ("tiny", "verbose", "no_cudnn_sdpa"):
@@ -180,6 +187,8 @@ def configure_engine(args) -> torch.device:
         torch.set_num_threads(args.threads)
     if args.no_cudnn_sdpa:
         torch.backends.cuda.enable_cudnn_sdp(False)
+    if args.batch_tokens is not None:
+        features.DEVICE_BATCH_TOKENS = args.batch_tokens
     return resolve_device(args.device)
 
 
@@ -571,6 +580,7 @@ def run_one_path(args) -> dict:
     device = configure_engine(args)
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
+    cache_before = dict(disk_cache.stats)
     runners = {
         "naive": lambda: run_naive(args, device),
         "ours": lambda: run_cached(args, device, approach=3),
@@ -581,7 +591,8 @@ def run_one_path(args) -> dict:
     result = runners[args.only]()
     result["config"] = {k: result["config"][k] for k in ("emb_dim", "n_layers", "n_heads")}
     result.update(path=args.only, device=str(device), threads=torch.get_num_threads(), amp=args.amp, adamw=args.adamw,
-                  peak_rss_mb=peak_rss_mb())
+                  peak_rss_mb=peak_rss_mb(), batch_tokens=features.DEVICE_BATCH_TOKENS,
+                  disk_cache={name: disk_cache.stats[name] - cache_before[name] for name in cache_before})
     if device.type == "cuda":
         result["peak_gpu_mb"] = torch.cuda.max_memory_allocated(device) / 2**20
     return result
@@ -590,12 +601,15 @@ def run_one_path(args) -> dict:
 # --------------------------------------------------------------------------- o processo principal
 
 def run_child(args, only: str, workdir: Path, **overrides) -> dict:
-    """Roda um caminho num subprocesso deste mesmo script e lê o JSON que ele grava."""
+    """Roda um caminho num subprocesso deste mesmo script e lê o JSON que ele grava. O cache em
+    disco do pacote é uma pasta nova e vazia para cada caminho (`cold_cache`): a passada congelada
+    é calculada de verdade, nunca lida de uma execução anterior."""
     json_path = workdir / f"{only}-{len(list(workdir.iterdir()))}.json"
     command = child_argv(args, only, json_path, **overrides)
-    if args.in_process:
-        return json.loads(json.dumps(run_one_path(parse_args(command[2:]))))
-    completed = subprocess.run(command, cwd=REPO_ROOT)
+    with cold_cache(workdir):
+        if args.in_process:
+            return json.loads(json.dumps(run_one_path(parse_args(command[2:]))))
+        completed = subprocess.run(command, cwd=REPO_ROOT)
     if completed.returncode != 0:
         raise SystemExit(f"O caminho '{only}' falhou (código {completed.returncode}): {' '.join(command)}")
     return json.loads(json_path.read_text(encoding="utf-8"))
@@ -685,7 +699,9 @@ def run_benchmark(args) -> dict:
                             "eval_freq": EVAL_FREQ, "eval_iter": EVAL_ITER, "learning_rate": LEARNING_RATE,
                             "weight_decay": WEIGHT_DECAY, "seed": SEED, "tiny": args.tiny, "adamw": args.adamw,
                             "limits": [args.limit_train, args.limit_val, args.limit_test],
+                            "batch_tokens": args.batch_tokens or features.DEVICE_BATCH_TOKENS,
                             "command": " ".join(sys.argv)},
+               "cache": f"{COLD_CACHE}: uma pasta nova para cada caminho",
                "lecture_minutes": LECTURE_MINUTES, "paths": {}}
     splits = load_splits(args)  # baixa/extrai uma vez; os subprocessos reaproveitam
     results["data"] = {"train": len(splits[0]), "val": len(splits[1]), "test": len(splits[2])}
@@ -795,6 +811,8 @@ def format_summary(results: dict) -> str:
                  f"AMP {machine['amp']}" + ("" if machine["cudnn_sdpa"] in (None, True) else ", SDPA sem cuDNN"))
     lines.append(f"matmul {matmul['shape']} {matmul['dtype']}: {matmul['gflops_best']:.1f} GFLOP/s (melhor), "
                  f"{matmul['gflops_median']:.1f} (mediana)")
+    if "cache" in results:
+        lines.append(f"Cache em disco: {results['cache']} (a passada congelada é calculada em cada caminho)")
     lines.append("")
     header = ["caminho", "épocas", "pré-cálculo", "treino", "aval. final", "total", "pico RSS", "piso", "total/piso",
               "acc teste"]

@@ -33,8 +33,10 @@ if str(Path(__file__).resolve().parent) not in sys.path:  # `common` e `version`
 
 import torch  # noqa: E402
 from common import (  # noqa: E402
+    COLD_CACHE,
     add_engine_arguments,
     add_model_and_data_arguments,
+    cold_cache,
     format_seconds,
     load_average,
     machine_info,
@@ -44,7 +46,7 @@ from common import (  # noqa: E402
     write_json,
 )
 
-from llmdefinitions import get_tokenizer  # noqa: E402
+from llmdefinitions import disk_cache, get_tokenizer  # noqa: E402
 from llmdefinitions.experiments import DEFAULT_MODEL, default_experiments, slow_experiments  # noqa: E402
 from llmdefinitions.lab import ExperimentLab, run_experiments  # noqa: E402
 from llmdefinitions.memory import peak_rss_mb  # noqa: E402
@@ -91,7 +93,13 @@ def print_table(table) -> None:
 
 
 def main(argv=None) -> dict:
+    """Mede com o cache em disco frio: uma pasta nova e vazia (`cold_cache`), apagada no fim."""
     args = parse_lab_args(argv)
+    with cold_cache():
+        return measure(args)
+
+
+def measure(args) -> dict:
     if args.threads is not None:
         torch.set_num_threads(args.threads)
     device = resolve_device(args.device)
@@ -100,7 +108,8 @@ def main(argv=None) -> dict:
     experiments = chosen_experiments(args)
     info = machine_info(device)
     print(f"Modelo: {described['model']}, pesos {described['weights']}; {len(experiments)} linhas, "
-          f"{args.epochs} época(s); {info['device']}, {info['threads']} thread(s)", flush=True)
+          f"{args.epochs} época(s); {info['device']}, {info['threads']} thread(s); cache em disco {COLD_CACHE}",
+          flush=True)
     lab = ExperimentLab(splits, tokenizer=get_tokenizer(), device=device, models={DEFAULT_MODEL: model})
     rss_before = peak_rss_mb()
     start = time.perf_counter()
@@ -129,6 +138,7 @@ def main(argv=None) -> dict:
         "rows": args.rows, "epochs": args.epochs, "total_s": total, "peak_rss_mb": peak,
         "peak_rss_before_rows_mb": rss_before, "peak_gpu_mb": peak_gpu,
         "frozen_passes": lab.cache.frozen_passes, "advances": lab.cache.advances, "partial": False,
+        "cache": COLD_CACHE, "disk_cache": dict(disk_cache.stats),
         "command": " ".join(sys.argv),
         "table": json.loads(table.reset_index().drop(columns=["reference"], errors="ignore")
                             .to_json(orient="records", force_ascii=False)),

@@ -15,6 +15,7 @@ import json
 import os
 import platform
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -37,10 +38,30 @@ from llmdefinitions import (  # noqa: E402
 )
 from llmdefinitions.course import DEMO_CONFIG  # noqa: E402
 from llmdefinitions.data import SPAM_DATA_URL  # noqa: E402
+from llmdefinitions.disk_cache import CACHE_DIR_ENV_VAR  # noqa: E402
 from llmdefinitions.model import tie_weights  # noqa: E402
 
 SEED = 123
 MODEL_NAME = "gpt2-small (124M)"
+COLD_CACHE = "frio (pasta vazia)"  # o que os JSONs e os resumos dizem do cache em disco
+
+
+@contextlib.contextmanager
+def cold_cache(parent=None):
+    """Durante o bloco, o cache em disco do pacote (`LLMDEFINITIONS_CACHE_DIR`) é uma pasta nova e
+    vazia (apagada no fim; os subprocessos herdam a variável). Uma medição contra o laço da aula
+    ou contra outra biblioteca calcula de verdade a passada congelada: nada vem de uma execução
+    anterior. Devolve a pasta."""
+    previous = os.environ.get(CACHE_DIR_ENV_VAR)
+    with tempfile.TemporaryDirectory(prefix="cache-frio-", dir=parent) as folder:
+        os.environ[CACHE_DIR_ENV_VAR] = folder
+        try:
+            yield Path(folder)
+        finally:
+            if previous is None:
+                os.environ.pop(CACHE_DIR_ENV_VAR, None)
+            else:
+                os.environ[CACHE_DIR_ENV_VAR] = previous
 
 
 def add_engine_arguments(group) -> None:

@@ -93,6 +93,17 @@ def test_naive_and_ours_agree(tiny_results):
     assert check["same_accuracies"] is True
     assert results["ratio"]["basis"] == "medido"
     assert _positive(results["ratio_naive_over_ours"])
+
+
+def test_every_path_starts_with_a_cold_disk_cache(tiny_results):
+    """Cada caminho tem uma pasta de cache nova e vazia: nada vem do caminho anterior (a abordagem 1
+    e o projeto fazem a mesma passada congelada, e mesmo assim nenhum lê o que o outro gravou)."""
+    results, stdout = tiny_results
+    assert results["cache"].startswith("frio (pasta vazia)") and "Cache em disco: frio" in stdout
+    for name in ("ours", "approach2", "approach1"):
+        assert results["paths"][name]["disk_cache"]["hits"] == 0, name
+        assert results["paths"][name]["disk_cache"]["misses"] > 0, name  # o cache estava ligado
+    assert results["settings"]["batch_tokens"] == results["paths"]["ours"]["batch_tokens"] > 0
     assert "RESUMO DO BENCHMARK" in stdout and "ingênuo / projeto" in stdout
 
 
@@ -172,4 +183,5 @@ def test_lab_benchmark_runs_with_the_shared_helpers(spam_zip, tmp_path):
     assert [row["name"] for row in results["table"]] == ["primeiro token", "só a cabeça"]
     assert all(0 <= row["test_acc"] <= 1 for row in results["table"])
     assert _positive(results["peak_rss_mb"]) and results["frozen_passes"] == 2
+    assert results["cache"] == "frio (pasta vazia)" and results["disk_cache"]["hits"] == 0
     assert {"threads", "cpu_count", "torch", "date", "load_average_end"} <= set(results["machine"])
