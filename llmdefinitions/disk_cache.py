@@ -304,7 +304,7 @@ class CacheUse:
             return f"lido do cache em disco; calculá-lo levou {format_pt(self.saved_seconds, 1)} s"
         if self.misses and not self.hits:
             return "calculado agora e guardado no cache em disco"
-        return f"{self.hits} parte(s) lida(s) do cache em disco, {self.misses} calculada(s) agora"
+        return f"{self.hits} leitura(s) do cache em disco e {self.misses} conta(s) nova(s), guardada(s) nele"
 
 
 @contextmanager
