@@ -107,6 +107,15 @@ def _update_with_tensor(digest, tensor: torch.Tensor) -> None:
     digest.update(tensor.view(torch.uint8).numpy())
 
 
+def _library_function(value) -> str | None:
+    """O nome e a versão de uma função de biblioteca guardada num módulo (ex.: `torch.nn.functional.gelu`);
+    `None` para qualquer outra (uma função escrita no notebook, um `forward` trocado na instância)."""
+    library = (getattr(value, "__module__", None) or "").split(".")[0]
+    if library not in ("torch", "transformers") or not hasattr(value, "__qualname__"):
+        return None
+    return f"{value.__module__}.{value.__qualname__} ({library} {sys.modules[library].__version__})"
+
+
 def module_fingerprint(*modules) -> str | None:
     """Um *hash* de tudo o que define a conta dos `modules`: pesos, *buffers*, atributos simples
     (ex.: `causal`, a taxa de *dropout*) e o código de cada classe. `None` se algum código não
@@ -117,12 +126,14 @@ def module_fingerprint(*modules) -> str | None:
     digest = hashlib.sha256()
     for module in modules:
         for name, sub in module.named_modules():
-            code = class_code(type(sub))
             attributes = {k: v for k, v in vars(sub).items() if k != "training" and not k.startswith("_")}
-            if code is None or any(callable(v) and not isinstance(v, torch.nn.Module) for v in attributes.values()):
+            functions = [_library_function(v) for v in attributes.values() if callable(v)
+                         and not isinstance(v, torch.nn.Module)]  # ex.: `self.act = F.gelu`
+            code = class_code(type(sub))
+            if code is None or None in functions:
                 return None
             simple = sorted((k, v) for k, v in attributes.items() if isinstance(v, (bool, int, float, str)))
-            digest.update(f"{name}|{code}|{simple}".encode())
+            digest.update(f"{name}|{code}|{simple}|{functions}".encode())
         for name, tensor in module.state_dict().items():
             digest.update(name.encode())
             _update_with_tensor(digest, tensor)
@@ -167,26 +178,23 @@ def _read(path: Path, key: str) -> tuple[dict[str, torch.Tensor], float] | None:
 
 
 def _write(path: Path, key: str, tensors: dict[str, torch.Tensor], seconds: float, limit: int) -> None:
-    """Grava num temporário e renomeia (atômico); depois tira os mais antigos acima de `limit`."""
+    """Grava num temporário e renomeia (atômico); depois apaga os arquivos usados há mais tempo até o
+    cache caber em `limit` bytes."""
     size = sum(t.numel() * t.element_size() for t in tensors.values())
     if size > limit:
         return
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        save_file({k: t.contiguous() for k, t in tensors.items()}, temporary, metadata={"key": key, "seconds": f"{seconds:.3f}"})
+        metadata = {"key": key, "seconds": f"{seconds:.3f}"}
+        save_file({k: t.contiguous() for k, t in tensors.items()}, temporary, metadata=metadata)
         os.replace(temporary, path)
     except OSError as error:
         temporary.unlink(missing_ok=True)
         warnings.warn(f"Cache em disco não gravado em {path.parent} ({error}); a conta segue sem cache.",
                       stacklevel=3)
         return
-    _trim(path.parent, limit)
-
-
-def _trim(directory: Path, limit: int) -> None:
-    """Apaga os arquivos usados há mais tempo até o cache caber em `limit` bytes."""
-    files = sorted(directory.glob(f"*{_SUFFIX}"), key=lambda p: p.stat().st_mtime)
+    files = sorted(path.parent.glob(f"*{_SUFFIX}"), key=lambda p: p.stat().st_mtime)  # o mais antigo primeiro
     total = sum(p.stat().st_size for p in files)
     for old in files:
         if total <= limit:

@@ -33,6 +33,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from . import disk_cache
 from .course import demo_forced, show_warning
 from .data import load_sms_spam, require_columns
 from .download import offline_reason
@@ -43,6 +44,7 @@ __all__ = [
     "ENCODER_POSITIONS",
     "DEMO_ENCODER_CONFIG",
     "CourseEncoder",
+    "encoder_positions",
     "EncoderUnavailableError",
     "transformers_available",
     "require_transformers",
@@ -227,7 +229,6 @@ def load_encoder(model_name: str = ENCODER_NAME, models_dir=None, demo_texts=Non
     return CourseEncoder(model, tokenizer, "real", f"{model_name} pré-treinado")
 
 
-@torch.no_grad()
 def encoder_features(encoder: CourseEncoder, data, device, token_position: str = "first", batch_size: int = 32):
     """Um vetor por texto, tirado do codificador congelado (`last_hidden_state`, a saída do último bloco).
 
@@ -235,24 +236,42 @@ def encoder_features(encoder: CourseEncoder, data, device, token_position: str =
     `token_position="mean"`: a média dos vetores dos tokens reais (a máscara de atenção exclui o padding).
     `data` é uma tabela com `Text` e `Label`. Devolve `(X, y)` em NumPy, na ordem original.
 
+    Uma passada dá as duas posições (`encoder_positions`), e ela vai para o cache em disco
+    (`disk_cache.py`), com a chave feita dos pesos e do código do codificador e dos ids de cada lote.
+
     Ensinado no Notebook 3, §3.7.
     """
     if token_position not in ENCODER_POSITIONS:
         raise ValueError(f"token_position deve ser um de {ENCODER_POSITIONS}, não {token_position!r}.")
     require_columns(data, ["Text", "Label"])
     texts, model = data["Text"].astype(str).tolist(), encoder.model.to(device)
-    features = np.zeros((len(texts), model.config.hidden_size), dtype=np.float32)
     order = np.argsort([len(text) for text in texts], kind="stable")  # tamanhos parecidos: pouco padding
+    batches = [(order[start : start + batch_size],
+                encoder.tokenizer([texts[i] for i in order[start : start + batch_size]], padding=True,
+                                  truncation=True, return_tensors="pt"))
+               for start in range(0, len(texts), batch_size)]
+    ids = [row for _, batch in batches for row in batch["input_ids"].tolist()]  # com o padding de cada lote
+    key = disk_cache.cache_key("encoder_features", disk_cache.module_fingerprint(model), disk_cache.class_code(
+        type(model)), disk_cache.tokens_fingerprint(ids), disk_cache.tokens_fingerprint([order.tolist()]),
+        batch_size, torch.device(device).type)
+    features = disk_cache.load_or_compute(key, lambda: encoder_positions(model, batches, len(texts), device))
+    return features[token_position].numpy(), data["Label"].to_numpy(dtype=np.int64)
+
+
+@torch.no_grad()
+def encoder_positions(model, batches, n_texts: int, device) -> dict[str, torch.Tensor]:
+    """Os vetores das duas posições de `ENCODER_POSITIONS` para cada texto, numa passada só.
+
+    `batches`: pares `(linhas, lote tokenizado)`; `linhas` diz a posição de cada texto do lote.
+    Ensinado no Notebook 3, §3.7.
+    """
+    features = {position: torch.zeros(n_texts, model.config.hidden_size) for position in ENCODER_POSITIONS}
     with eval_mode(model):
-        for start in range(0, len(texts), batch_size):
-            rows = order[start : start + batch_size]
-            batch = encoder.tokenizer([texts[i] for i in rows], padding=True, truncation=True, return_tensors="pt")
+        for rows, batch in batches:
+            rows = torch.as_tensor(rows)
             mask = batch["attention_mask"].to(device)  # 1 = token real, 0 = padding
             hidden = model(input_ids=batch["input_ids"].to(device), attention_mask=mask).last_hidden_state
-            if token_position == "first":
-                pooled = hidden[:, 0]  # o [CLS]: a atenção bidirecional deixa ele ver o texto todo
-            else:
-                weights = mask.unsqueeze(-1).to(hidden.dtype)
-                pooled = (hidden * weights).sum(dim=1) / weights.sum(dim=1)
-            features[rows] = pooled.float().cpu().numpy()
-    return features, data["Label"].to_numpy(dtype=np.int64)
+            features["first"][rows] = hidden[:, 0].float().cpu()  # o [CLS]: a atenção bidirecional vê o texto todo
+            weights = mask.unsqueeze(-1).to(hidden.dtype)
+            features["mean"][rows] = ((hidden * weights).sum(dim=1) / weights.sum(dim=1)).float().cpu()
+    return features

@@ -87,6 +87,24 @@ def test_features_match_the_lecture_code(real_encoder):
         np.testing.assert_allclose(X_mean[row], hidden.mean(dim=0).numpy(), atol=1e-5)
 
 
+def test_one_pass_on_disk_serves_both_positions_and_any_row_order(real_encoder, tmp_path, monkeypatch):
+    from llmdefinitions import disk_cache
+
+    monkeypatch.setenv(disk_cache.CACHE_DIR_ENV_VAR, str(tmp_path / "cache"))
+    with disk_cache.cache_use() as first:
+        X_cls, _ = encoder_features(real_encoder, FRAME, "cpu", token_position="first")
+    with disk_cache.cache_use() as second:
+        X_mean, _ = encoder_features(real_encoder, FRAME, "cpu", token_position="mean")
+    assert (first.misses, second.hits, second.misses) == (1, 1, 0)  # a média veio da mesma passada
+    with disk_cache.disabled():
+        fresh, _ = encoder_features(real_encoder, FRAME, "cpu", token_position="mean")
+    np.testing.assert_array_equal(X_mean, fresh)
+    reversed_frame = FRAME.iloc[::-1].reset_index(drop=True)  # outra ordem: outra chave, linhas no lugar certo
+    X_reversed, y_reversed = encoder_features(real_encoder, reversed_frame, "cpu", token_position="first")
+    np.testing.assert_allclose(X_reversed, X_cls[::-1], atol=1e-5)
+    assert y_reversed.tolist() == FRAME["Label"].tolist()[::-1]
+
+
 @pytest.mark.parametrize("position", ["first", "mean"])
 def test_padding_does_not_change_features(real_encoder, position):
     one_by_one, _ = encoder_features(real_encoder, FRAME, "cpu", token_position=position, batch_size=1)
