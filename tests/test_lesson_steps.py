@@ -55,6 +55,7 @@ CODE_STEPS: dict[str, list[str]] = {
         "RandomForestClassifier(random_state=123",
         "clf.score(X_test, y_test)", 'token_position="mean"', "LogisticRegression(", "max_length=posicao + 1",
         "n_arvores = 5", "fracao = 0.05", "TfidfVectorizer()",
+        "show_source(precompute_frozen_outputs)", "show_source(encoder_positions)", "with cache_use() as origem:",
     ],
     "04_abordagem2_cabeca": [
         "for param in model.parameters():\n    param.requires_grad = False",
@@ -69,6 +70,8 @@ CODE_STEPS: dict[str, list[str]] = {
         "weight_decay=0.1", "taxas_testadas = [5e-5, 1e-3]", 'Path("data/abordagem2_taxa.json").write_text(',
         "plot_values(", "texto[:1]", "lr_experimento = 1e-2",
         "show_source(plot_values)", "show_source(eval_mode)",
+        "show_source(FrozenPassKeys)", "show_source(load_or_compute)", "show_source(disk_cache._write)",
+        "with disabled():", "torch.equal(a, b)", "print(cache_info())",
     ],
     "05_abordagem3_ultimo_bloco": [
         "for param in model.parameters():\n    param.requires_grad = False",
@@ -77,8 +80,9 @@ CODE_STEPS: dict[str, list[str]] = {
         "for param in model.final_norm.parameters():\n    param.requires_grad = True",
         "show_source(prepare_last_block)", "prepare_last_block(model, num_classes=2, seed=123)",
         "count_parameters(model) == contagem",
-        "calc_accuracy_loader(train_loader, model, device, num_batches=10)",
-        "calc_loss_loader(train_loader, model, device, num_batches=5)", "show_source(evaluate_model)",
+        "calc_accuracy_loader(train_loader, model, device, num_batches=lotes_estimativa)",
+        "calc_loss_loader(train_loader, model, device, num_batches=lotes_estimativa)", "show_source(evaluate_model)",
+        "wilson_interval(", "origem.saved_seconds", "with cache_use() as origem:", "rodar_dois_blocos = False",
         "show_source(train_classifier_simple)", "train_classifier_simple(model, lotes_da_aula, val_loader",
         "torch.optim.AdamW(model.parameters(), lr=5e-5, weight_decay=0.1)", "show_source(TrainableTail)",
         "precompute_frozen_outputs(model, dataset, device, n_trainable_blocks=1)",
