@@ -278,6 +278,8 @@ def _kernel_env(spam_zip, models_dir=None, demo=False) -> dict[str, str]:
     env["OMP_NUM_THREADS"] = "1"
     if TIKTOKEN_CACHE.is_dir():
         env.setdefault("TIKTOKEN_CACHE_DIR", str(TIKTOKEN_CACHE))
+    if os.environ.get("LLMDEFINITIONS_CACHE_DIR"):  # o cache em disco desta sessão de testes (conftest)
+        env["LLMDEFINITIONS_CACHE_DIR"] = os.environ["LLMDEFINITIONS_CACHE_DIR"]
     if models_dir is not None:
         env["LLMDEFINITIONS_MODELS_DIR"] = str(models_dir)
     if demo:
