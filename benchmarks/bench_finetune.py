@@ -305,7 +305,7 @@ class FlopCounter:
 
     def count_tail_attention(self, module) -> None:
         """Na `TrainableTail`, K e V do último bloco não passam por `nn.Linear`: a conta foi
-        reordenada (veja `classifier.last_block_at_last_token`). Contamos à mão os produtos que os
+        reordenada na CPU (veja `classifier.last_block_at_last_token`). Contamos à mão os produtos que os
         substituem: W_kᵀq e W_v(Σ a_t h_t) (2·dim² cada, por texto) e os dois produtos por
         token e cabeça (2·cabeças·tokens·dim cada). Ficam na mesma fase do resto."""
         if not isinstance(module, TrainableTail) or len(module.blocks) == 0:
@@ -316,6 +316,8 @@ class FlopCounter:
         heads = att.num_heads
 
         def count(_, inputs, output):
+            if inputs[0].hidden.device.type != "cpu":
+                return  # fora da CPU, K e V passam pelos nn.Linear (caminho direto): os hooks já os contam
             batch, tokens, dim = inputs[0].hidden.shape
             flops = 4 * batch * dim * dim + 4 * batch * heads * tokens * dim
             self._add(flops * (3 if torch.is_grad_enabled() else 1))
@@ -433,11 +435,16 @@ def prepare_path(args, device, approach: int, padding: str = "dynamic"):
 
 def train_and_evaluate(args, device, trainable, model, loaders, epochs: int, flops: FlopCounter) -> dict:
     """O treino da aula (`train_classifier_simple`: AdamW lr 5e-5, avaliação a cada 50 passos em 5
-    lotes) e depois `calc_accuracy_loader` nos loaders completos. Guarda os logits do teste."""
+    lotes) e depois `calc_accuracy_loader` nos loaders completos. Guarda os logits do teste.
+
+    O otimizador recebe `model.parameters()` no ingênuo (como na aula) e só os parâmetros
+    treináveis nos caminhos do projeto (como no laboratório): a mesma atualização (o AdamW pula
+    quem não tem gradiente), sem percorrer os ~150 tensores congelados a cada passo."""
     recorder = ForwardRecorder(trainable, device)
     flops.count_tail_attention(trainable)
     torch.manual_seed(SEED)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=LEARNING_RATE, weight_decay=WEIGHT_DECAY,
+    params = model.parameters() if trainable is model else [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(params, lr=LEARNING_RATE, weight_decay=WEIGHT_DECAY,
                                   **adamw_options(args, device))
     loop_output = sys.stdout if args.verbose else io.StringIO()  # linhas "Ep 1 (Step ...)" só com --verbose
     flops.phase = "training"
@@ -457,6 +464,7 @@ def train_and_evaluate(args, device, trainable, model, loaders, epochs: int, flo
     names = ("train_losses", "val_losses", "train_accs", "val_accs", "examples_seen")
     return {
         "epochs": epochs,
+        "optimizer_params": "model.parameters() (aula)" if trainable is model else "só os treináveis (projeto)",
         "phases": {"training_s": training.seconds, "final_eval_s": final_eval.seconds},
         "loop": loop,
         "final_eval_work": recorder.work(),

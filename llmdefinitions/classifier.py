@@ -213,9 +213,10 @@ def last_block_at_last_token(block, x: torch.Tensor, lengths: torch.Tensor) -> t
     A saída do último token real precisa da consulta (Q), da projeção de saída e do MLP
     só naquele token. Das chaves (K) e dos valores (V) de cada token ela só usa produtos
     com a consulta e com os pesos da atenção; por isso K e V nem precisam ser calculados
-    (`_attention_reordered`). É isso que deixa o treino da abordagem 3 rápido. Se W_key
-    ou W_value não forem `nn.Linear` comuns (ex.: trocados por um adaptador), a conta
-    é feita do jeito direto (`_attention_direct`).
+    (`_attention_reordered`). É isso que deixa o treino da abordagem 3 rápido na CPU. Numa
+    GPU, as contas são baratas e o que pesa é o número de operações pequenas: lá, e quando
+    W_key ou W_value não são `nn.Linear` comuns (ex.: um adaptador), a conta é feita do
+    jeito direto (`_attention_direct`, menos operações).
 
     Ensinado no Notebook 5, §5.5.
     """
@@ -226,7 +227,7 @@ def last_block_at_last_token(block, x: torch.Tensor, lengths: torch.Tensor) -> t
     query = att.W_query(h[rows, last])  # só no último token real: (lote, emb_dim)
     # O último token real enxerga todos os tokens reais (e nenhum preenchimento).
     visible = torch.arange(x.shape[1], device=x.device) <= last.unsqueeze(1)  # (lote, tokens)
-    plain = type(att.W_key) is nn.Linear and type(att.W_value) is nn.Linear
+    plain = type(att.W_key) is nn.Linear and type(att.W_value) is nn.Linear and x.device.type == "cpu"
     attention = _attention_reordered if plain else _attention_direct
     out = x[rows, last] + block.drop_shortcut(att.out_proj(attention(att, h, query, visible)))
     return out + block.drop_shortcut(block.ff(block.norm2(out)))

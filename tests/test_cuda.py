@@ -18,6 +18,7 @@ from llmdefinitions import (
     classify_review,
     create_dataloaders,
     extract_features,
+    features,
     frozen_outputs_loader,
     generate_text_simple,
     get_device,
@@ -86,3 +87,26 @@ def test_bf16_autocast_keeps_predictions(tokenizer):
     with torch.autocast("cuda", dtype=torch.bfloat16):
         _, bf16 = predict(model, test_loader, cuda)
     assert (fp32 == bf16).mean() >= 0.95
+
+
+def test_gpu_merges_length_groups_with_the_same_outputs(tokenizer, monkeypatch):
+    """Na GPU, a passada congelada junta tamanhos vizinhos num lote (padding à direita, até
+    `DEVICE_BATCH_TOKENS` tokens): menos lotes, as mesmas saídas dos lotes sem padding."""
+    monkeypatch.setenv("LLMDEFINITIONS_CACHE_DIR", "off")
+    cuda = get_device()
+    torch.manual_seed(0)
+    model = GPTModel(TINY).to(cuda).eval()
+    extra = pd.DataFrame({"Text": ["Hi", "ok see you at home later tonight then"], "Label": [0, 0]})
+    texts = pd.concat([frame(), extra])
+    dataset = create_dataloaders(texts, texts, texts, tokenizer, padding="dynamic")[0].dataset
+    calls = []
+    hook = model.trf_blocks[0].register_forward_hook(lambda _m, inputs, _o: calls.append(inputs[0].shape))
+    merged = precompute_frozen_outputs(model, dataset, cuda, n_trainable_blocks=1)
+    n_merged = len(calls)
+    monkeypatch.setattr(features, "DEVICE_BATCH_TOKENS", 0)
+    separate = precompute_frozen_outputs(model, dataset, cuda, n_trainable_blocks=1)
+    hook.remove()
+    assert n_merged < len(calls) - n_merged
+    for a, b in zip(merged.hidden, separate.hidden):
+        assert a.shape == b.shape
+        torch.testing.assert_close(a, b, atol=1e-4, rtol=1e-4)
