@@ -14,6 +14,7 @@ import time
 from typing import NamedTuple
 
 from .dataset import SpamDataset
+from .disk_cache import cache_use
 from .features import FrozenOutputs, advance_frozen_outputs, precompute_frozen_outputs
 
 __all__ = ["token_view", "FrozenKey", "FrozenCache"]
@@ -66,8 +67,9 @@ class FrozenCache:
 
     `get` devolve as saídas de uma configuração; se já há saídas do mesmo modelo e dos
     mesmos tokens com MAIS blocos de fora, avança a partir delas (barato) em vez de refazer
-    a passada. Contadores: `frozen_passes` (passadas completas pela parte congelada),
-    `advances` (avanços a partir de uma passada guardada) e `seconds` (tempo gasto nas duas).
+    a passada. Contadores: `frozen_passes` (passadas completas pela parte congelada; `disk_reads`
+    delas vieram prontas do cache em disco), `advances` (avanços a partir de uma passada guardada)
+    e `seconds` (tempo gasto em tudo isso).
 
     Ensinado no Notebook 7, §7.1.
     """
@@ -76,6 +78,7 @@ class FrozenCache:
         self._store: dict[FrozenKey, dict[str, FrozenOutputs]] = {}
         self.batch_size = batch_size
         self.frozen_passes = 0
+        self.disk_reads = 0
         self.advances = 0
         self.seconds = 0.0
 
@@ -106,9 +109,13 @@ class FrozenCache:
                                                      batch_size=self.batch_size)
                         for name, frozen in source.items()}
             self.frozen_passes += 1
-            return {name: precompute_frozen_outputs(model, token_view(ds, key.view), device,
-                                                    n_trainable_blocks=key.n_unfrozen, batch_size=self.batch_size)
-                    for name, ds in datasets.items()}
+            with cache_use() as use:
+                outputs = {name: precompute_frozen_outputs(model, token_view(ds, key.view), device,
+                                                           n_trainable_blocks=key.n_unfrozen,
+                                                           batch_size=self.batch_size)
+                           for name, ds in datasets.items()}
+            self.disk_reads += use.misses == 0 and use.hits > 0
+            return outputs
 
         return self.derived(key, compute)
 

@@ -244,3 +244,14 @@ def test_cache_use_says_where_the_result_came_from(cache, dataset):
     with disk_cache.disabled(), disk_cache.cache_use() as off:
         precompute_frozen_outputs(model, dataset, "cpu", n_trainable_blocks=1)
     assert "desligado" in str(off) and disk_cache.cache_dir() == cache  # religado ao sair do bloco
+
+
+def test_the_lab_counts_passes_read_from_disk(cache, dataset):
+    from llmdefinitions.frozen_cache import FrozenCache, FrozenKey
+
+    key = FrozenKey(("tiny", "pré-treinado"), ("real", 256), 1)
+    first, second = FrozenCache(), FrozenCache()  # duas execuções do laboratório
+    first.get(key, tiny_model(), {"treino": dataset}, "cpu")
+    second.get(key, tiny_model(), {"treino": dataset}, "cpu")
+    assert (first.frozen_passes, first.disk_reads) == (1, 0)
+    assert (second.frozen_passes, second.disk_reads) == (1, 1)
