@@ -61,6 +61,9 @@ def test_the_course_record_is_complete_and_real_size():
             # a medição é do GPT-2 small de tamanho real, nunca do modelo de demonstração
             assert entry.get("model_mode") != "demo", f"{name} ({phase}) rodou no modo de demonstração"
     assert record["cache_mb"] is not None
+    for run in record["runs"]:
+        demo = run["environment"].get("LLMDEFINITIONS_DEMO", "").strip().lower() in {"1", "true", "sim", "yes", "on"}
+        assert not demo, f"medido com LLMDEFINITIONS_DEMO: {run['command']}"
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
