@@ -19,7 +19,8 @@ Dois modos:
   que reinicia o kernel e roda tudo outra vez no mesmo computador). Grava o tempo de cada
   notebook, o pico de RSS, o tamanho do cache no disco e a máquina. Para máquinas que limitam o
   tempo de cada comando, o curso pode rodar em pedaços (`--phase`, `--cache-dir`, `--workdir` e os
-  nomes dos notebooks) que se somam no mesmo `--json`.
+  nomes dos notebooks) que se somam no mesmo `--json`; o pedaço que começa a fase fria no primeiro
+  notebook esvazia o cache e começa um registro novo.
 
 Uso (os mesmos modos dos notebooks: `LLMDEFINITIONS_MODELS_DIR`, `LLMDEFINITIONS_SPAM_ZIP`,
 `LLMDEFINITIONS_DEVICE`; veja benchmarks/README.md):
@@ -306,7 +307,11 @@ def run_course(args, argv: list[str] | None) -> int:
     args.workdir.mkdir(parents=True, exist_ok=True)
 
     machine = course_machine(args.threads)
-    record = load_record(args.json, args.threads, machine)
+    # A fase fria a partir do primeiro notebook esvazia o cache: é uma medição nova, e o registro também.
+    restarts = "cold" in phases and starts_course
+    if restarts and args.json is not None and args.json.is_file():
+        print(f"Medição nova (fase fria desde {course[0]}): {args.json} será substituído.", flush=True)
+    record = load_record(None if restarts else args.json, args.threads, machine)
     sys.path.insert(0, str(REPO_ROOT / "benchmarks"))
     from version import code_version
 
@@ -462,7 +467,9 @@ def make_checkpoints(directory: Path) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("names", nargs="*", help="notebooks (sem .ipynb); padrão: todos")
-    parser.add_argument("--json", type=Path, help="onde gravar os resultados (no modo --course, completa o que já há)")
+    parser.add_argument("--json", type=Path,
+                        help="onde gravar os resultados (no --course, completa o registro que já existe, salvo "
+                             "quando a fase fria começa no primeiro notebook: aí é uma medição nova)")
     parser.add_argument("--note", default="", help="observação gravada junto (ex.: qual máquina, taskset)")
     parser.add_argument("--threads", type=int, default=None,
                         help="torch.set_num_threads (padrão do torch se omitido); no --course, também "

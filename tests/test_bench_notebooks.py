@@ -140,10 +140,15 @@ def test_a_failing_notebook_is_recorded_as_an_error(tmp_path):
     notebooks = tmp_path / "notebooks"
     notebooks.mkdir()
     _notebook(notebooks / "01_falha.ipynb", "raise ValueError('de propósito')")
+    # um registro antigo no mesmo arquivo: a fase fria desde o primeiro notebook começa um registro novo
+    (tmp_path / "r.json").write_text(json.dumps({"kind": "course", "threads": 8, "runs": [{"command": "antigo"}],
+                                                 "phases": {"cold": {"notebooks": {"00_velho": {}}}}}))
     done = run("--course", "--phase", "cold", "--notebooks-dir", notebooks, "--json", tmp_path / "r.json", check=False)
-    assert done.returncode == 1 and "ERRO" in done.stdout
-    entry = json.loads((tmp_path / "r.json").read_text())["phases"]["cold"]["notebooks"]["01_falha"]
-    assert "de propósito" in entry["error"]
+    assert done.returncode == 1 and "ERRO" in done.stdout and "Medição nova" in done.stdout
+    record = json.loads((tmp_path / "r.json").read_text())
+    assert len(record["runs"]) == 1 and list(record["phases"]["cold"]["notebooks"]) == ["01_falha"]
+    assert "de propósito" in record["phases"]["cold"]["notebooks"]["01_falha"]["error"]
+    assert record["phases"]["cold"]["errors"] == ["01_falha"] and not record["phases"]["cold"]["complete"]
 
 
 @pytest.mark.skipif(not SPAM_ZIP.is_file(), reason="espelho do dataset ausente")
