@@ -35,7 +35,7 @@ __all__ = [
 ]
 
 FEATURE_POSITIONS = ("last_real", "mean")  # as posições de `TOKEN_POSITIONS` que viram um vetor por texto
-DEVICE_BATCH_TOKENS = 32_768  # numa GPU: até tantos tokens por lote, contando o padding
+DEVICE_BATCH_TOKENS = 8_192  # numa GPU: até tantos tokens por lote, contando o padding (medido numa H200: 4-16 mil)
 
 
 def as_spam_dataset(data, tokenizer=None) -> SpamDataset:
