@@ -305,6 +305,10 @@ def run_course(args, argv: list[str] | None) -> int:
         own_dirs.append(args.workdir)
     args.cache_dir.mkdir(parents=True, exist_ok=True)
     args.workdir.mkdir(parents=True, exist_ok=True)
+    # Caminhos absolutos: cada subprocesso roda dentro da pasta de trabalho.
+    args.cache_dir, args.workdir = args.cache_dir.resolve(), args.workdir.resolve()
+    if args.models_dir is not None:
+        args.models_dir = args.models_dir.resolve()
 
     machine = course_machine(args.threads)
     # A fase fria a partir do primeiro notebook esvazia o cache: é uma medição nova, e o registro também.
