@@ -71,9 +71,13 @@ def test_time_line_states_the_recorded_figure(path):
     seconds = sync.cold_seconds(course_record())
     assert path.stem in seconds, f"{path.stem} não tem medição sem erro na fase fria de {COURSE_JSON.name}"
     line = sync.time_line(path)
+    figures = [match.group(0) for match in sync.FIGURE.finditer(line)]
     expected = sync.stated_duration(seconds[path.stem])
-    assert expected in line, (f"{path.name}: esperado '{expected}' na linha de tempo (rode "
-                              f"`python tools/sync_runtime_statements.py`): {line}")
+    assert figures and figures[0] == expected, (f"{path.name}: esperado '{expected}' na linha de tempo (rode "
+                                                f"`python tools/sync_runtime_statements.py`): {line}")
+    if "numa nova execução" in line:  # notebooks 3 a 7: o segundo número é a fase quente
+        warm = sync.stated_duration(sync.phase_seconds(course_record(), "warm")[path.stem])
+        assert len(figures) >= 2 and figures[1] == warm, f"{path.name}: esperado '{warm}' (cache quente): {line}"
     assert "CPU de 2 núcleos" in line and "Desempenho" in line, line
 
 
@@ -96,8 +100,9 @@ def test_sync_rewrites_only_the_figure(tmp_path):
     for path in NOTEBOOKS:
         shutil.copy(path, notebooks / path.name)
     seconds = {path.stem: 30.0 + 100 * index for index, path in enumerate(NOTEBOOKS)}
-    record = {"kind": "course", "phases": {"cold": {"notebooks": {
-        name: {"seconds": value, "error": None} for name, value in seconds.items()}}}}
+    record = {"kind": "course", "phases": {phase: {"notebooks": {
+        name: {"seconds": value / factor, "error": None} for name, value in seconds.items()}}
+        for phase, factor in [("cold", 1), ("warm", 4)]}}
     (tmp_path / "curso.json").write_text(json.dumps(record), encoding="utf-8")
     with contextlib.redirect_stdout(None):
         assert sync.main(["--json", str(tmp_path / "curso.json"), "--notebooks-dir", str(notebooks)]) == 0
@@ -105,7 +110,10 @@ def test_sync_rewrites_only_the_figure(tmp_path):
         assert sync.main(["--json", str(tmp_path / "curso.json"), "--notebooks-dir", str(notebooks), "--check"]) == 0
     for path in NOTEBOOKS:
         new = notebooks / path.name
-        assert sync.stated_duration(seconds[path.stem]) in sync.time_line(new)
+        line = sync.time_line(new)
+        assert sync.stated_duration(seconds[path.stem]) in line
+        if "numa nova execução" in line:
+            assert sync.stated_duration(seconds[path.stem] / 4) in line
         old_lines, new_lines = path.read_text(encoding="utf-8").split("\n"), new.read_text(encoding="utf-8").split("\n")
         assert len(old_lines) == len(new_lines)
         changed = [i for i, (a, b) in enumerate(zip(old_lines, new_lines, strict=True)) if a != b]

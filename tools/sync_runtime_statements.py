@@ -1,10 +1,11 @@
 """Atualiza o tempo da linha "**Tempo estimado:**" de cada notebook a partir da medição do curso.
 
-O número vem da fase fria do registro gravado por `benchmarks/bench_notebooks.py --course`
-(padrão: `benchmarks/results/curso-cpu-2-threads.json`): é a primeira execução de cada notebook,
-com o cache em disco vazio. Só o número depois de "≈" muda; o resto da frase fica como está e
-deve ser relido (por exemplo, uma explicação de onde vai o tempo). O arquivo do notebook é
-editado como texto, só naquela linha: a formatação do JSON do notebook não muda.
+Os números vêm do registro gravado por `benchmarks/bench_notebooks.py --course` (padrão:
+`benchmarks/results/curso-cpu-2-threads.json`): o primeiro "≈" da linha é a fase fria (a primeira
+passagem pelo curso, com o cache em disco vazio no início) e, se a linha tiver um segundo "≈"
+(notebooks 3 a 7: "numa nova execução"), ele é a fase quente. Só os números depois de "≈" mudam;
+o resto da frase fica como está e deve ser relido (por exemplo, uma explicação de onde vai o tempo).
+O arquivo do notebook é editado como texto, só naquela linha: a formatação do JSON não muda.
 
 Depois, o script lista as outras frases do livro e dos notebooks que citam tempos de execução,
 para conferir à mão. `tests/test_runtime_statements.py` confere as linhas "Tempo estimado".
@@ -46,12 +47,18 @@ def stated_duration(seconds: float) -> str:
     return f"≈ {format_decimal(seconds / 60, 1)} min"
 
 
-def cold_seconds(record: dict) -> dict[str, float]:
-    """O tempo de cada notebook na fase fria (só os que rodaram sem erro)."""
+def phase_seconds(record: dict, phase: str) -> dict[str, float]:
+    """O tempo de cada notebook numa fase (`cold` ou `warm`; só os que rodaram sem erro)."""
     if record.get("kind") != "course":
         raise ValueError("o JSON não é um registro do curso (benchmarks/bench_notebooks.py --course).")
-    return {name: entry["seconds"] for name, entry in record["phases"]["cold"]["notebooks"].items()
+    notebooks = record["phases"].get(phase, {}).get("notebooks", {})
+    return {name: entry["seconds"] for name, entry in notebooks.items()
             if entry["error"] is None and entry["seconds"] is not None}
+
+
+def cold_seconds(record: dict) -> dict[str, float]:
+    """O tempo de cada notebook na fase fria (só os que rodaram sem erro)."""
+    return phase_seconds(record, "cold")
 
 
 def time_line(path: Path) -> str:
@@ -65,8 +72,10 @@ def time_line(path: Path) -> str:
     raise ValueError(f"{path.name} não tem a linha {MARKER}")
 
 
-def rewrite_notebook(path: Path, seconds: float, write: bool = True) -> tuple[str, str] | None:
-    """Troca o primeiro "≈ N s/min" da linha "Tempo estimado" pelo tempo medido.
+def rewrite_notebook(path: Path, seconds: float, write: bool = True, warm: float | None = None
+                     ) -> tuple[str, str] | None:
+    """Troca o primeiro "≈ N s/min" da linha "Tempo estimado" pelo tempo medido (fase fria) e, se
+    `warm` é dado e a linha tem um segundo "≈", este pelo tempo da fase quente.
 
     Devolve (antes, depois) se algo muda, `None` se já está certo. Erro se a linha não tem número.
     """
@@ -78,14 +87,19 @@ def rewrite_notebook(path: Path, seconds: float, write: bool = True) -> tuple[st
     match = FIGURE.search(lines[index], lines[index].index(MARKER))
     if match is None:
         raise ValueError(f"{path.name}: a linha {MARKER} não tem um tempo '≈ N s' ou '≈ N min' para trocar.")
-    new = stated_duration(seconds)
-    if match.group(0) == new:
+    matches = list(FIGURE.finditer(lines[index], lines[index].index(MARKER)))[:2 if warm is not None else 1]
+    figures = [stated_duration(seconds), stated_duration(warm) if warm is not None else None]
+    line = lines[index]
+    for found, new in reversed(list(zip(matches, figures))):
+        line = line[:found.start()] + new + line[found.end():]
+    if line == lines[index]:
         return None
-    before = match.group(0)
-    lines[index] = lines[index][:match.start()] + new + lines[index][match.end():]
+    before = " / ".join(m.group(0) for m in matches)
+    after = " / ".join(figures[: len(matches)])
+    lines[index] = line
     if write:
         path.write_text("\n".join(lines), encoding="utf-8")
-    return before, new
+    return before, after
 
 
 def runtime_quotes(root: Path = REPO_ROOT) -> list[tuple[Path, int, str]]:
@@ -114,13 +128,13 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"{args.json} não existe: meça antes com benchmarks/bench_notebooks.py --course "
                      "(veja benchmarks/README.md).")
     record = json.loads(args.json.read_text(encoding="utf-8"))
-    seconds = cold_seconds(record)
+    seconds, warm = cold_seconds(record), phase_seconds(record, "warm")
     changed = 0
     for path in sorted(args.notebooks_dir.glob("*.ipynb")):
         if path.stem not in seconds:
             print(f"{path.name}: sem medição sem erro na fase fria de {args.json.name}; não mudou.")
             continue
-        change = rewrite_notebook(path, seconds[path.stem], write=not args.check)
+        change = rewrite_notebook(path, seconds[path.stem], write=not args.check, warm=warm.get(path.stem))
         if change:
             changed += 1
             print(f"{path.name}: {change[0]} -> {change[1]}{'' if args.check else ' (gravado)'}")
