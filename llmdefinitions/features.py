@@ -35,7 +35,7 @@ __all__ = [
 ]
 
 FEATURE_POSITIONS = ("last_real", "mean")  # as posições de `TOKEN_POSITIONS` que viram um vetor por texto
-DEVICE_BATCH_TOKENS = 8_192  # numa GPU: até tantos tokens por lote, contando o padding (medido numa H200: 4-16 mil)
+DEVICE_BATCH_TOKENS = 8_192  # numa GPU: até tantos tokens por lote, contando o padding (H200: 2 a 8 mil, os melhores)
 
 
 def as_spam_dataset(data, tokenizer=None) -> SpamDataset:
