@@ -707,7 +707,7 @@ def run_benchmark(args) -> dict:
                             "eval_freq": EVAL_FREQ, "eval_iter": EVAL_ITER, "learning_rate": LEARNING_RATE,
                             "weight_decay": WEIGHT_DECAY, "seed": SEED, "tiny": args.tiny, "adamw": args.adamw,
                             "limits": [args.limit_train, args.limit_val, args.limit_test],
-                            "batch_tokens": args.batch_tokens or features.DEVICE_BATCH_TOKENS,
+                            "batch_tokens": features.DEVICE_BATCH_TOKENS,  # já trocado por --batch-tokens
                             "command": " ".join(sys.argv)},
                "cache": f"{COLD_CACHE}: uma pasta nova para cada caminho",
                "lecture_minutes": LECTURE_MINUTES, "paths": {}}
