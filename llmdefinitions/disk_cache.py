@@ -101,10 +101,34 @@ def class_code(cls) -> str | None:
         return None
 
 
+_INTEGER_VIEW = {1: torch.int8, 2: torch.int16, 4: torch.int32, 8: torch.int64}
+
+
+def _device_checksum(tensor: torch.Tensor, chunk: int = 1 << 24) -> int:
+    """Um resumo exato dos bits do tensor, calculado no próprio dispositivo (sem copiar para a CPU).
+
+    Cada número, lido como inteiro, é multiplicado por um peso ímpar que depende da posição, e
+    tudo é somado em inteiros de 64 bits (módulo 2^64). Multiplicar por um ímpar é inversível
+    módulo 2^64: mudar qualquer número, mesmo no último bit, muda a soma.
+    """
+    words = tensor.detach().contiguous().reshape(-1)
+    words = words.view(_INTEGER_VIEW[words.element_size()])
+    total = torch.zeros((), dtype=torch.int64, device=words.device)
+    for start in range(0, words.numel(), chunk):
+        part = words[start : start + chunk].to(torch.int64)
+        position = torch.arange(start, start + part.numel(), device=words.device, dtype=torch.int64)
+        weight = (position * 6364136223846793005 + 1442695040888963407) | 1  # estouro = módulo 2^64
+        total += (part * weight).sum()
+    return int(total)
+
+
 def _update_with_tensor(digest, tensor: torch.Tensor) -> None:
-    tensor = tensor.detach().cpu().contiguous().reshape(-1)
-    digest.update(f"{tensor.dtype}:{tensor.numel()};".encode())
-    digest.update(tensor.view(torch.uint8).numpy())
+    """Acrescenta ao *hash* o tipo, a forma e os bits do tensor (na GPU, o resumo `_device_checksum`)."""
+    digest.update(f"{tensor.dtype}:{tuple(tensor.shape)}:{tensor.device.type};".encode())
+    if tensor.device.type != "cpu":  # ler 500 MB da GPU para a CPU a cada chamada custaria mais que a conta
+        digest.update(str(_device_checksum(tensor)).encode())
+    else:
+        digest.update(tensor.detach().contiguous().reshape(-1).view(torch.uint8).numpy())
 
 
 def _library_function(value) -> str | None:

@@ -110,3 +110,24 @@ def test_gpu_merges_length_groups_with_the_same_outputs(tokenizer, monkeypatch):
     for a, b in zip(merged.hidden, separate.hidden):
         assert a.shape == b.shape
         torch.testing.assert_close(a, b, atol=1e-4, rtol=1e-4)
+
+
+def test_fingerprint_on_the_gpu_sees_one_weight_and_matches_the_cache(tokenizer, tmp_path, monkeypatch):
+    from llmdefinitions import disk_cache
+
+    monkeypatch.setenv(disk_cache.CACHE_DIR_ENV_VAR, str(tmp_path / "cache"))
+    torch.manual_seed(0)
+    model = GPTModel(TINY).to("cuda")
+    before = disk_cache.module_fingerprint(model.trf_blocks[0])
+    assert disk_cache.module_fingerprint(model.trf_blocks[0]) == before
+    with torch.no_grad():
+        weight = next(model.trf_blocks[0].parameters())
+        weight.view(-1)[0] = torch.nextafter(weight.view(-1)[0], torch.tensor(float("inf"), device="cuda"))
+    assert disk_cache.module_fingerprint(model.trf_blocks[0]) != before
+    data = frame(16)
+    dataset = create_dataloaders(data, data, data, tokenizer, padding="dynamic")[0].dataset
+    first = precompute_frozen_outputs(model, dataset, "cuda")
+    with disk_cache.cache_use() as use:
+        again = precompute_frozen_outputs(model, dataset, "cuda")
+    assert (use.hits, use.misses) == (1, 0)
+    assert all(torch.equal(a, b) for a, b in zip(first.hidden, again.hidden))

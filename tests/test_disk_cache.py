@@ -255,3 +255,18 @@ def test_the_lab_counts_passes_read_from_disk(cache, dataset):
     second.get(key, tiny_model(), {"treino": dataset}, "cpu")
     assert (first.frozen_passes, first.disk_reads) == (1, 0)
     assert (second.frozen_passes, second.disk_reads) == (1, 1)
+
+
+def test_device_checksum_sees_one_bit_and_does_not_depend_on_chunks():
+    """O resumo usado para pesos na GPU (testado aqui na CPU): exato, bit a bit."""
+    weights = torch.randn(10_000)
+    base = disk_cache._device_checksum(weights)
+    assert disk_cache._device_checksum(weights, chunk=333) == base
+    for index in (0, 4_321, 9_999):
+        changed = weights.clone()
+        changed[index] = torch.nextafter(changed[index], torch.tensor(float("inf")))  # um ulp
+        assert disk_cache._device_checksum(changed) != base
+    swapped = weights.clone()
+    swapped[[1, 2]] = weights[[2, 1]]  # mesma soma dos valores, outras posições
+    assert disk_cache._device_checksum(swapped) != base
+    assert disk_cache._device_checksum(weights.half()) != base
