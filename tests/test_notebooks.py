@@ -116,6 +116,15 @@ def test_kernel_is_python3(name):
 
 
 @pytest.mark.parametrize("name", NOTEBOOKS)
+def test_every_cell_has_a_unique_id(name):
+    """nbformat 4.5: toda célula tem um `id` (sem ele, o nbformat avisa e um dia recusa o arquivo)."""
+    raw = json.loads((NOTEBOOKS_DIR / f"{name}.ipynb").read_text(encoding="utf-8"))
+    ids = [cell.get("id") for cell in raw["cells"]]
+    assert None not in ids, f"{name}: células sem id"
+    assert len(set(ids)) == len(ids), f"{name}: ids repetidos"
+
+
+@pytest.mark.parametrize("name", NOTEBOOKS)
 def test_colab_cells_then_portuguese_title(name):
     cells = _read(name).cells
     assert [_tags(cell)[0] for cell in cells[:2]] == list(COLAB_TAGS)
