@@ -173,12 +173,15 @@ def tokens_fingerprint(encoded_texts) -> str:
     return digest.hexdigest()
 
 
+def _has_none(part) -> bool:
+    """`part` é `None`, ou uma lista ou tupla que contém `None` em qualquer nível."""
+    return part is None or (isinstance(part, (list, tuple)) and any(_has_none(item) for item in part))
+
+
 def cache_key(*parts) -> str | None:
     """A chave de uma conta: o *hash* das partes (`None` se alguma parte, ou item de uma lista ou tupla
     entre elas, é `None`: aí não há cache). Notebook 4, §4.3."""
-    flat = [item for part in parts for item in (part if isinstance(part, (list, tuple)) else [part])]
-    flat = [item for part in flat for item in (part if isinstance(part, (list, tuple)) else [part])]
-    if any(item is None for item in flat):
+    if _has_none(parts):
         return None
     return hashlib.sha256(repr(parts).encode()).hexdigest()[:40]
 

@@ -12,7 +12,7 @@ import sys
 import pytest
 import torch
 
-from llmdefinitions import SpamDataset, clear_cache, disk_cache, extract_features, precompute_frozen_outputs
+from llmdefinitions import GPTModel, SpamDataset, clear_cache, disk_cache, extract_features, precompute_frozen_outputs
 from llmdefinitions.frozen_cache import token_view
 from tests.tiny_models import synthetic_frame, tiny_model
 
@@ -39,13 +39,13 @@ def files(folder):
 def counting(monkeypatch):
     """Conta as passadas pela parte congelada (chamadas a model.embed)."""
     calls = []
-    original = type(tiny_model()).embed
+    original = GPTModel.embed
 
     def embed(self, ids):
         calls.append(ids.shape)
         return original(self, ids)
 
-    monkeypatch.setattr(type(tiny_model()), "embed", embed)
+    monkeypatch.setattr(GPTModel, "embed", embed)
     return calls
 
 
@@ -116,21 +116,10 @@ def test_extract_features_share_the_pass_of_approach_3(cache, dataset, monkeypat
     calls = counting(monkeypatch)
     X, y = extract_features(model, dataset, "cpu", token_position="mean")
     assert calls == [] and X.shape == (len(dataset), 32) and list(y) == list(dataset.labels)
-    with torch.no_grad(), disk_cache_off(monkeypatch):
+    with torch.no_grad(), disk_cache.disabled():
         model.eval()
         mean = model.hidden_states(torch.tensor([dataset.encoded_texts[0]])).mean(dim=1)[0]
     assert torch.allclose(torch.from_numpy(X[0]), mean, atol=1e-5)
-
-
-class disk_cache_off:
-    def __init__(self, monkeypatch):
-        self.monkeypatch = monkeypatch
-
-    def __enter__(self):
-        self.monkeypatch.setenv(disk_cache.CACHE_DIR_ENV_VAR, "off")
-
-    def __exit__(self, *exc):
-        return False
 
 
 @pytest.mark.parametrize("damage", ["truncated", "garbage", "other_key", "empty"])
