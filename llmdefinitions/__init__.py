@@ -37,6 +37,7 @@ from .checkpoint import load_classifier, save_classifier
 from .classifier import (
     TrainableTail,
     add_classification_head,
+    blocks_at_real_tokens,
     classification_logits,
     count_parameters,
     freeze_all,
@@ -132,8 +133,8 @@ __all__ = [
     # checkpoint
     "load_classifier", "save_classifier",
     # classifier
-    "TrainableTail", "add_classification_head", "classification_logits", "count_parameters", "freeze_all",
-    "prepare_head_only", "prepare_last_block",
+    "TrainableTail", "add_classification_head", "blocks_at_real_tokens", "classification_logits", "count_parameters",
+    "freeze_all", "prepare_head_only", "prepare_last_block",
     # config
     "BASE_CONFIG", "config_from_settings", "gpt2_config", "model_configs", "model_size_from_name",
     # course

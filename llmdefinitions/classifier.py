@@ -39,6 +39,7 @@ __all__ = [
     "MeanTail",
     "PooledHead",
     "last_block_at_last_token",
+    "blocks_at_real_tokens",
 ]
 
 NUM_CLASSES = 2  # 0 = não spam, 1 = spam
@@ -233,6 +234,47 @@ def last_block_at_last_token(block, x: torch.Tensor, lengths: torch.Tensor) -> t
     return out + block.drop_shortcut(block.ff(block.norm2(out)))
 
 
+def _block_with_mask(block, x: torch.Tensor, visible: torch.Tensor) -> torch.Tensor:
+    """`block(x)` com uma máscara de atenção qualquer (`visible[i, j]`: o token i vê o token j)."""
+    att = block.att
+    batch, tokens, _ = x.shape
+    h = block.norm1(x)
+    queries, keys, values = (layer(h).view(batch, tokens, att.num_heads, att.head_dim).transpose(1, 2)
+                             for layer in (att.W_query, att.W_key, att.W_value))
+    context = F.scaled_dot_product_attention(queries, keys, values, attn_mask=visible,
+                                             dropout_p=att.dropout if att.training else 0.0)
+    x = x + block.drop_shortcut(att.out_proj(context.transpose(1, 2).reshape(batch, tokens, -1)))
+    return x + block.drop_shortcut(block.ff(block.norm2(x)))
+
+
+def blocks_at_real_tokens(blocks, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+    """O mesmo que `blocks(x)` nos tokens reais, sem gastar contas com o preenchimento.
+
+    Num lote com *padding*, um texto de 10 tokens ao lado de um de 60 ganha 50 zeros, e cada
+    bloco multiplicaria esses zeros pelas suas matrizes. Aqui os tokens reais do lote viram UMA
+    sequência (um texto depois do outro) e a atenção recebe uma máscara em blocos: cada token vê
+    só a si e aos anteriores do PRÓPRIO texto. A conta de cada texto é a mesma de antes, mas as
+    multiplicações por matrizes (quase todo o custo) passam só pelos tokens reais. As posições
+    de preenchimento voltam como zeros. Sem máscara causal o texto enxergaria o preenchimento
+    (`remove_causal_mask`): aí a conta é a de sempre, `blocks(x)`.
+
+    Ensinado no Notebook 7, §7.2.
+    """
+    if len(blocks) == 0:
+        return x
+    if not all(block.att.causal for block in blocks):
+        return blocks(x)
+    lengths = lengths.to(x.device)
+    real = torch.arange(x.shape[1], device=x.device) < lengths[:, None]  # (lote, tokens)
+    text_of = torch.repeat_interleave(torch.arange(len(lengths), device=x.device), lengths)
+    order = torch.arange(len(text_of), device=x.device)
+    visible = (text_of[:, None] == text_of[None, :]) & (order[None, :] <= order[:, None])
+    packed = x[real].unsqueeze(0)  # (1, tokens reais do lote, dim)
+    for block in blocks:
+        packed = _block_with_mask(block, packed, visible)
+    return torch.zeros_like(x).index_put((real,), packed[0])
+
+
 class TrainableTail(nn.Module):
     """A parte treinável do modelo, aplicada às saídas pré-calculadas.
 
@@ -258,8 +300,8 @@ class TrainableTail(nn.Module):
         if len(self.blocks) == 0:
             last_hidden = x[torch.arange(x.shape[0], device=x.device), lengths.to(x.device) - 1]
         else:
-            for block in self.blocks[:-1]:
-                x = block(x)  # blocos intermediários: todas as posições são necessárias
+            # Blocos intermediários: o último bloco precisa de todos os tokens reais deles.
+            x = blocks_at_real_tokens(self.blocks[:-1], x, lengths)
             last_hidden = last_block_at_last_token(self.blocks[-1], x, lengths)
         return self.out_head(self.final_norm(last_hidden))
 
@@ -280,7 +322,7 @@ class MeanTail(nn.Module):
 
     def forward(self, batch: HiddenBatch) -> torch.Tensor:
         x, lengths = batch.hidden, batch.lengths.to(batch.hidden.device)
-        hidden = self.final_norm(self.blocks(x))
+        hidden = self.final_norm(blocks_at_real_tokens(self.blocks, x, lengths))
         real = torch.arange(x.shape[1], device=x.device) < lengths[:, None]
         mean = (hidden * real.unsqueeze(-1)).sum(dim=1) / lengths[:, None]
         return self.out_head(mean)

@@ -20,7 +20,9 @@ from llmdefinitions import (
     prepare_head_only,
     prepare_last_block,
 )
-from llmdefinitions.model import tie_weights
+from llmdefinitions.classifier import MeanTail, blocks_at_real_tokens
+from llmdefinitions.features import HiddenBatch
+from llmdefinitions.model import remove_causal_mask, tie_weights
 from tests.tiny_models import synthetic_frame, tiny_model
 
 # ----------------------------------------------------------------------------- o token classificado
@@ -118,3 +120,51 @@ def test_tail_gradients_equal_full_model(tokenizer, qkv_bias, wrapped):
     assert losses[0] == pytest.approx(losses[1], abs=1e-6)
     for param, full, tail in zip(params, *grads):
         torch.testing.assert_close(tail, full, atol=1e-5, rtol=1e-4)
+
+
+# ----------------------------------------------------------------------------- só os tokens reais
+
+def _padded_batch(lengths, emb_dim, seed=0):
+    """Um lote (textos, tokens, dim) com zeros depois dos tokens reais, como `frozen_outputs_loader` monta."""
+    generator = torch.Generator().manual_seed(seed)
+    x = torch.zeros(len(lengths), max(lengths), emb_dim)
+    for row, length in enumerate(lengths):
+        x[row, :length] = torch.randn(length, emb_dim, generator=generator)
+    return x, torch.tensor(lengths)
+
+
+def test_blocks_at_real_tokens_equal_padded_blocks_and_their_gradients():
+    """Mesmas saídas nos tokens reais, zeros no preenchimento, e os mesmos gradientes nos pesos
+    (em float64, para que a diferença de arredondamento entre as duas ordens de soma não esconda nada)."""
+    model = tiny_model().double()
+    blocks = model.trf_blocks
+    x, lengths = _padded_batch([7, 2, 11, 1, 5], model.cfg["emb_dim"])
+    x = x.double()
+    real = torch.arange(x.shape[1]) < lengths[:, None]
+    params = list(blocks.parameters())
+    padded, packed = blocks(x), blocks_at_real_tokens(blocks, x, lengths)
+    torch.testing.assert_close(packed[real], padded[real], atol=1e-10, rtol=1e-10)
+    assert torch.equal(packed[~real], torch.zeros_like(packed[~real]))
+    weights = torch.randn_like(x)  # uma perda que depende de cada token real
+    grads = [torch.autograd.grad((out[real] * weights[real]).sum(), params) for out in (padded, packed)]
+    for full, only_real in zip(*grads):
+        torch.testing.assert_close(only_real, full, atol=1e-9, rtol=1e-9)
+
+
+def test_blocks_at_real_tokens_without_causal_mask_keeps_the_padding():
+    """Sem máscara causal o preenchimento influencia os tokens reais: a conta tem de ser a de sempre."""
+    model = remove_causal_mask(tiny_model())
+    x, lengths = _padded_batch([6, 3], model.cfg["emb_dim"])
+    with torch.no_grad():
+        assert torch.equal(blocks_at_real_tokens(model.trf_blocks, x, lengths), model.trf_blocks(x))
+
+
+def test_mean_tail_equals_the_mean_over_padded_blocks():
+    model = prepare_last_block(tiny_model())
+    x, lengths = _padded_batch([4, 9, 1], model.cfg["emb_dim"], seed=1)
+    real = (torch.arange(x.shape[1]) < lengths[:, None]).unsqueeze(-1)
+    with torch.no_grad():
+        hidden = model.final_norm(model.trf_blocks[-2:](x))
+        expected = model.out_head((hidden * real).sum(dim=1) / lengths[:, None])
+        got = MeanTail(model, 2)(HiddenBatch(x, lengths))
+    torch.testing.assert_close(got, expected, atol=1e-5, rtol=1e-5)
