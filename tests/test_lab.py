@@ -224,3 +224,16 @@ def test_rows_that_cannot_run_here_are_skipped_with_reason(data, tokenizer, tmp_
     assert table.loc["pequeno", "skipped"] == ""
     assert "pulada" in table.loc["médio", "skipped"] and "pesos" in table.loc["médio", "skipped"]
     assert "contexto" in table.loc["1024", "skipped"] and pd.isna(table.loc["1024", "test_acc"])
+
+
+def test_training_uses_the_fused_adamw_on_cpu(data, tokenizer, monkeypatch):
+    """O AdamW fundido faz a mesma atualização numa passada só pela memória: na CPU, o laboratório o usa."""
+    options, real_adamw = [], torch.optim.AdamW
+
+    def recording_adamw(params, **kwargs):
+        options.append(kwargs)
+        return real_adamw(params, **kwargs)
+
+    monkeypatch.setattr(torch.optim, "AdamW", recording_adamw)
+    make_lab(data, tokenizer).run(quick("fundido"))
+    assert options and all(kwargs.get("fused") is True for kwargs in options)
