@@ -450,6 +450,24 @@ def course_caption(record: dict) -> str:
 # Checkpoints de tamanho real (pesos aleatórios) para medir sem os pesos do GPT-2
 
 
+DISTILBERT_VOCAB_SIZE = 30_522  # o tamanho do vocabulário do distilbert-base-uncased
+
+
+def sms_wordpiece_vocabulary(min_count: int = 2) -> list[str]:
+    """Um vocabulário WordPiece feito das palavras do SMS Spam Collection (as que aparecem ao menos
+    `min_count` vezes; as outras viram pedaços). O vocabulário de verdade do DistilBERT não pode ser
+    baixado aqui, e com poucos caracteres no lugar dele cada SMS viraria ~68 tokens: o triplo do
+    real, e o notebook 3 pareceria bem mais lento do que é. Com este, a média é de ~26 tokens por
+    mensagem (o BPE do GPT-2 dá ~23)."""
+    from llmdefinitions.data import download_and_unzip_spam_data, load_sms_spam
+    from llmdefinitions.encoder import wordpiece_vocabulary
+
+    with tempfile.TemporaryDirectory() as folder:
+        data_file = download_and_unzip_spam_data(zip_path=Path(folder) / "sms.zip", extracted_path=folder)
+        texts = load_sms_spam(data_file)["Text"].tolist()
+    return wordpiece_vocabulary(texts, size=DISTILBERT_VOCAB_SIZE, min_count=min_count)
+
+
 def make_checkpoints(directory: Path) -> None:
     """GPT-2 small (124M) e DistilBERT base de tamanho real, com pesos aleatórios, no layout do Hugging Face."""
     sys.path.insert(0, str(REPO_ROOT))
@@ -461,8 +479,11 @@ def make_checkpoints(directory: Path) -> None:
     print(f"GPT-2 small aleatório: {save_hf_checkpoint(model, directory / '124M')}", flush=True)
     del model
     target = directory / "distilbert-base-uncased"
-    save_hf_distilbert(target, dim=768, n_layers=6, n_heads=12, hidden_dim=3072)
-    print(f"DistilBERT aleatório (6 blocos, dimensão 768): {target}")
+    vocabulary = sms_wordpiece_vocabulary()
+    save_hf_distilbert(target, dim=768, n_layers=6, n_heads=12, hidden_dim=3072, vocabulary=vocabulary,
+                       vocab_size=DISTILBERT_VOCAB_SIZE)
+    print(f"DistilBERT aleatório (6 blocos, dimensão 768; {len(vocabulary)} itens do vocabulário vêm das palavras "
+          f"do SMS, o resto até {DISTILBERT_VOCAB_SIZE} é [unusedN]): {target}")
     size = sum(path.stat().st_size for path in directory.rglob("*") if path.is_file())
     print(f"{size / 1e6:.0f} MB em {time.perf_counter() - start:.0f} s. Use: --models-dir {directory} "
           f"(ou LLMDEFINITIONS_MODELS_DIR={directory}).")

@@ -48,6 +48,7 @@ __all__ = [
     "EncoderUnavailableError",
     "transformers_available",
     "require_transformers",
+    "wordpiece_vocabulary",
     "build_demo_encoder",
     "load_encoder",
     "encoder_features",
@@ -134,11 +135,14 @@ def _course_sample_texts() -> list[str]:
         return load_sms_spam(sample)["Text"].tolist()
 
 
-def _demo_vocabulary(texts, size: int = _DEMO_VOCAB_SIZE) -> list[str]:
+def wordpiece_vocabulary(texts, size: int = _DEMO_VOCAB_SIZE, min_count: int = 1) -> list[str]:
     """Um vocabulário WordPiece reprodutível: tokens especiais, os caracteres ASCII e os vistos nos textos
     (inteiros e como continuação `##c`: uma palavra nova vira pedaços, não [UNK]) e as palavras mais
-    frequentes (empates em ordem alfabética). O texto é normalizado e dividido como o tokenizador do
-    BERT "uncased" fará (minúsculas, sem acentos)."""
+    frequentes que aparecem ao menos `min_count` vezes (empates em ordem alfabética), até `size` itens.
+    O texto é normalizado e dividido como o tokenizador do BERT "uncased" fará (minúsculas, sem acentos).
+
+    Ensinado no Notebook 3, §3.7.
+    """
     from tokenizers import normalizers, pre_tokenizers  # vem junto com o transformers
 
     normalize, split = normalizers.BertNormalizer(lowercase=True), pre_tokenizers.BertPreTokenizer()
@@ -146,7 +150,8 @@ def _demo_vocabulary(texts, size: int = _DEMO_VOCAB_SIZE) -> list[str]:
     ascii_characters = string.ascii_lowercase + string.digits + string.punctuation
     characters = sorted({character for word in counts for character in word} | set(ascii_characters))
     vocabulary = [*_SPECIAL_TOKENS, *characters, *(f"##{c}" for c in characters)]
-    words = [word for word in sorted(counts, key=lambda w: (-counts[w], w)) if len(word) > 1]
+    frequent = [word for word in counts if len(word) > 1 and counts[word] >= min_count]
+    words = sorted(frequent, key=lambda word: (-counts[word], word))
     return vocabulary + words[: max(size - len(vocabulary), 0)]
 
 
@@ -165,7 +170,7 @@ def build_demo_encoder(directory: str | os.PathLike, texts=None, seed: int = 123
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     texts = _course_sample_texts() if texts is None else [str(text) for text in texts]
-    vocabulary = _demo_vocabulary(texts)
+    vocabulary = wordpiece_vocabulary(texts)
     (directory / "vocab.txt").write_text("\n".join(vocabulary) + "\n", encoding="utf-8")
     tokenizer_config = {"tokenizer_class": "DistilBertTokenizer", "do_lower_case": True, "model_max_length": 512}
     (directory / "tokenizer_config.json").write_text(json.dumps(tokenizer_config, indent=2), encoding="utf-8")

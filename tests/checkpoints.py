@@ -57,22 +57,28 @@ DISTILBERT_WORDS = ["free", "prize", "call", "now", "win", "cash", "txt", "claim
                     "ok", "tomorrow", "the", "to", "and", "i", "a", "is", "are", "we", "for", "still", "meeting"]
 
 
-def save_hf_distilbert(directory: Path, dim=32, n_layers=2, n_heads=4, hidden_dim=64, seed=0):
-    """Um DistilBERT aleatório no layout do Hub (config, safetensors, vocab e tokenizador); devolve o modelo."""
+def save_hf_distilbert(directory: Path, dim=32, n_layers=2, n_heads=4, hidden_dim=64, seed=0,
+                       vocabulary: list[str] | None = None, vocab_size: int | None = None):
+    """Um DistilBERT aleatório no layout do Hub (config, safetensors, vocab e tokenizador); devolve o modelo.
+
+    `vocabulary`: o vocabulário WordPiece (padrão: umas poucas palavras e os caracteres). `vocab_size`
+    completa-o com `[unusedN]`, como o vocabulário do BERT, até esse tamanho."""
     from tokenizers import BertWordPieceTokenizer
     from transformers import DistilBertConfig, DistilBertForMaskedLM
 
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
-    tokens = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *DISTILBERT_WORDS, *_CHARACTERS,
-              *(f"##{c}" for c in _CHARACTERS)]
+    tokens = vocabulary or ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *DISTILBERT_WORDS, *_CHARACTERS,
+                            *(f"##{c}" for c in _CHARACTERS)]
+    tokens = list(dict.fromkeys(tokens))
+    tokens += [f"[unused{i}]" for i in range(max((vocab_size or 0) - len(tokens), 0))]
     vocab = directory / "vocab.txt"
-    vocab.write_text("\n".join(dict.fromkeys(tokens)) + "\n", encoding="utf-8")
+    vocab.write_text("\n".join(tokens) + "\n", encoding="utf-8")
     # Os arquivos do tokenizador do Hub: vocab.txt, tokenizer.json (o mesmo WordPiece) e tokenizer_config.json.
     BertWordPieceTokenizer(str(vocab), lowercase=True).save(str(directory / "tokenizer.json"))
     (directory / "tokenizer_config.json").write_text('{"do_lower_case": true, "model_max_length": 512}\n')
     torch.manual_seed(seed)
-    config = DistilBertConfig(vocab_size=len(dict.fromkeys(tokens)), dim=dim, n_layers=n_layers, n_heads=n_heads,
+    config = DistilBertConfig(vocab_size=len(tokens), dim=dim, n_layers=n_layers, n_heads=n_heads,
                               hidden_dim=hidden_dim, dropout=0.0, attention_dropout=0.0)
     model = DistilBertForMaskedLM(config).eval()
     with torch.no_grad():  # mais espalhados que o padrão (0,02): as diferenças aparecem
