@@ -27,6 +27,7 @@ from llmdefinitions.encoder import (  # noqa: E402
     load_encoder,
     require_transformers,
     transformers_available,
+    wordpiece_vocabulary,
 )
 from tests.checkpoints import save_hf_distilbert  # noqa: E402
 
@@ -179,3 +180,13 @@ def test_missing_transformers_says_how_to_install(monkeypatch):
         require_transformers()
     with pytest.raises(ImportError, match="transformers"):
         load_encoder()
+
+
+def test_wordpiece_vocabulary_keeps_words_seen_min_count_times():
+    texts = ["Free prize NOW", "free cash", "Free!", "cash now"]
+    vocabulary = wordpiece_vocabulary(texts, size=1000, min_count=2)
+    assert vocabulary[:5] == ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+    words = [token for token in vocabulary if len(token) > 1 and not token.startswith(("[", "##"))]
+    assert words == ["free", "cash", "now"]  # 3, 2 e 2 vezes; "prize" só uma vez vira pedaços
+    assert "##z" in vocabulary and "p" in vocabulary
+    assert len(wordpiece_vocabulary(texts, size=len(vocabulary) - 1, min_count=2)) == len(vocabulary) - 1
