@@ -67,9 +67,11 @@ from torch import nn  # noqa: E402
 from llmdefinitions import (  # noqa: E402
     PAD_TOKEN_ID,
     HiddenBatch,
+    ResidentLoader,
     TrainableTail,
     calc_accuracy_loader,
     create_dataloaders,
+    cuda_steps,
     disk_cache,
     extract_features,
     features,
@@ -78,6 +80,7 @@ from llmdefinitions import (  # noqa: E402
     precompute_frozen_outputs,
     prepare_head_only,
     prepare_last_block,
+    train_classifier_graphed,
     train_classifier_simple,
 )
 from llmdefinitions.memory import peak_rss_mb  # noqa: E402
@@ -140,6 +143,12 @@ def build_parser() -> argparse.ArgumentParser:
     engine.add_argument("--batch-tokens", type=int, default=None,
                         help="tokens por lote da passada congelada fora da CPU, contando o padding "
                              f"(padrão do pacote: {features.DEVICE_BATCH_TOKENS}; 0 = só textos do mesmo tamanho)")
+    engine.add_argument("--cuda-graphs", default="on", choices=("on", "off"),
+                        help="em CUDA, os caminhos do projeto treinam com train_classifier_graphed (cada passo "
+                             "num CUDA graph, saídas congeladas residentes na GPU); off = train_classifier_simple")
+    engine.add_argument("--bucket-tokens", type=int, default=None,
+                        help="com --cuda-graphs on: lotes de treino completados até múltiplos deste número de tokens "
+                             f"(um grafo por comprimento; padrão do pacote: {cuda_steps.BUCKET_TOKENS})")
     engine.add_argument("--no-cudnn-sdpa", action="store_true",
                         help="desliga o backend cuDNN da atenção (SDPA) em CUDA; com --amp bf16 numa H100, "
                              "ele deixou o treino do projeto ~5x mais lento (lotes de comprimentos variados)")
@@ -170,9 +179,10 @@ def child_argv(args: argparse.Namespace, only: str, json_path: Path, **overrides
     argv = [sys.executable, str(Path(__file__).resolve()), "--only", only, "--json", str(json_path),
             "--epochs", str(values["epochs"]), "--naive-epochs", str(values["naive_epochs"]),
             "--batch-size", str(values["batch_size"]), "--adamw", values["adamw"], "--device", values["device"],
-            "--amp", values["amp"], "--pin-memory", values["pin_memory"],
+            "--amp", values["amp"], "--pin-memory", values["pin_memory"], "--cuda-graphs", values["cuda_graphs"],
             "--data-dir", str(values["data_dir"])]
-    for option in ("threads", "batch_tokens", "models_dir", "spam_zip", "limit_train", "limit_val", "limit_test"):
+    for option in ("threads", "batch_tokens", "bucket_tokens", "models_dir", "spam_zip", "limit_train", "limit_val",
+                   "limit_test"):
         if values[option] is not None:
             argv += ["--" + option.replace("_", "-"), str(values[option])]
     for flag in ("tiny", "verbose", "no_cudnn_sdpa"):
@@ -189,6 +199,8 @@ def configure_engine(args) -> torch.device:
         torch.backends.cuda.enable_cudnn_sdp(False)
     if args.batch_tokens is not None:
         features.DEVICE_BATCH_TOKENS = args.batch_tokens
+    if args.bucket_tokens is not None:
+        cuda_steps.BUCKET_TOKENS = args.bucket_tokens
     return resolve_device(args.device)
 
 
@@ -295,6 +307,23 @@ class FlopCounter:
         self.phase = "setup"
         self.flops: dict[str, int] = {}
         self._handles = [m.register_forward_hook(self._count) for m in model.modules() if isinstance(m, nn.Linear)]
+        self.call_flops: dict[tuple, int] = {}  # (com gradiente?, (textos, tokens)) -> FLOPs de uma chamada
+        self._call = None
+
+    def track_calls(self, module) -> None:
+        """Com CUDA graphs, um replay não passa pelos hooks: eles só veem o aquecimento (que roda de verdade
+        e entra na conta) e a gravação (que não roda: fica fora da conta). Guardamos os FLOPs de uma
+        chamada de `module` por forma do lote, e `add_replays` soma replays × FLOPs por chamada."""
+        def before(_, inputs):
+            self._call = (torch.is_grad_enabled(), tuple(inputs[0].hidden.shape[:2]))
+            self.call_flops[self._call] = 0
+
+        self._handles.append(module.register_forward_pre_hook(before))
+
+    def add_replays(self, key: str, replays, grad: bool) -> None:
+        """Soma à fase `key` os FLOPs dos replays (`cuda_steps.stats`: quantos por forma de lote)."""
+        flops = sum(n * self.call_flops[(grad, shape)] for shape, n in replays.items())
+        self.flops[key] = self.flops.get(key, 0) + flops
 
     def _count(self, module, inputs, output):
         rows = inputs[0].numel() // module.in_features
@@ -325,6 +354,10 @@ class FlopCounter:
         self._handles.append(module.register_forward_hook(count))
 
     def _add(self, flops: int) -> None:
+        if self._call is not None:
+            self.call_flops[self._call] += flops
+            if torch.cuda.is_available() and torch.cuda.is_current_stream_capturing():
+                return  # gravar um grafo não executa nada; os replays são somados por `add_replays`
         key = self.phase
         if key == "training":
             key = "training_steps" if torch.is_grad_enabled() else "training_evals"
@@ -433,37 +466,56 @@ def prepare_path(args, device, approach: int, padding: str = "dynamic"):
     return model, info, loaders
 
 
-def train_and_evaluate(args, device, trainable, model, loaders, epochs: int, flops: FlopCounter) -> dict:
+def train_and_evaluate(args, device, trainable, model, loaders, epochs: int, flops: FlopCounter,
+                       graphed: bool = False) -> dict:
     """O treino da aula (`train_classifier_simple`: AdamW lr 5e-5, avaliação a cada 50 passos em 5
     lotes) e depois `calc_accuracy_loader` nos loaders completos. Guarda os logits do teste.
 
     O otimizador recebe `model.parameters()` no ingênuo (como na aula) e só os parâmetros
     treináveis nos caminhos do projeto (como no laboratório): a mesma atualização (o AdamW pula
-    quem não tem gradiente), sem percorrer os ~150 tensores congelados a cada passo."""
-    recorder = ForwardRecorder(trainable, device)
-    flops.count_tail_attention(trainable)
+    quem não tem gradiente), sem percorrer os ~150 tensores congelados a cada passo.
+
+    Com `graphed` (CUDA, `--cuda-graphs on`), o laço é `train_classifier_graphed`: o mesmo laço, com
+    cada passo e cada avaliação num CUDA graph (também a avaliação final, por `GraphedForward`); o
+    trabalho dos passos vem de `cuda_steps.stats`."""
     torch.manual_seed(SEED)
     params = model.parameters() if trainable is model else [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=LEARNING_RATE, weight_decay=WEIGHT_DECAY,
                                   **adamw_options(args, device))
+    graphed = graphed and cuda_steps.graphs_apply(trainable, loaders[:2], optimizer, device)
+    evaluated = cuda_steps.GraphedForward(trainable, args.batch_size) if graphed else trainable
+    recorder = ForwardRecorder(evaluated, device)
+    flops.count_tail_attention(trainable)
+    if graphed:
+        flops.track_calls(trainable)
     loop_output = sys.stdout if args.verbose else io.StringIO()  # linhas "Ep 1 (Step ...)" só com --verbose
     flops.phase = "training"
+    before = graph_counts()
+    train = train_classifier_graphed if graphed else train_classifier_simple
     with Stopwatch(device) as training, autocast(args, device), contextlib.redirect_stdout(loop_output):
-        history = train_classifier_simple(trainable, loaders[0], loaders[1], optimizer, device,
-                                          num_epochs=epochs, eval_freq=EVAL_FREQ, eval_iter=EVAL_ITER,
-                                          progress=False)
-    loop = recorder.work()
+        history = train(evaluated, loaders[0], loaders[1], optimizer, device, num_epochs=epochs,
+                        eval_freq=EVAL_FREQ, eval_iter=EVAL_ITER, progress=False)
+    loop, graph_work = recorder.work(), graph_stats(before) if graphed else None
+    if graphed:
+        steps = cuda_steps.stats["steps"] - before["steps"]
+        loop.update(train_batches=sum(steps.values()), train_real_tokens=graph_work["real_tokens"],
+                    train_tokens=sum(rows * length * n for (rows, length), n in steps.items()))
+        flops.add_replays("training_steps", cuda_steps.stats["step_replays"] - before["step_replays"], grad=True)
+        flops.add_replays("training_evals", cuda_steps.stats["eval_replays"] - before["eval_replays"], grad=False)
     recorder.reset()
     flops.phase = "final_eval"
-    accuracy = {}
+    accuracy, before = {}, graph_counts()
     with Stopwatch(device) as final_eval, autocast(args, device):
         for split, loader in zip(("train", "val", "test"), loaders):
             recorder.capture = split == "test"
-            accuracy[split] = calc_accuracy_loader(loader, trainable, device)
+            accuracy[split] = calc_accuracy_loader(loader, evaluated, device)
+    flops.add_replays("final_eval", cuda_steps.stats["eval_replays"] - before["eval_replays"], grad=False)
     recorder.remove()
     names = ("train_losses", "val_losses", "train_accs", "val_accs", "examples_seen")
     return {
         "epochs": epochs,
+        "trainer": train.__name__,
+        "cuda_graphs": graph_work,
         "optimizer_params": "model.parameters() (aula)" if trainable is model else "só os treináveis (projeto)",
         "phases": {"training_s": training.seconds, "final_eval_s": final_eval.seconds},
         "loop": loop,
@@ -475,6 +527,24 @@ def train_and_evaluate(args, device, trainable, model, loaders, epochs: int, flo
         "test_logits": torch.cat(recorder.logits).tolist(),
         "test_predictions": torch.cat(recorder.logits).argmax(dim=1).tolist(),
     }
+
+
+def graph_counts() -> dict:
+    """Uma cópia de `cuda_steps.stats` (os contadores só crescem: diferenças dão o que uma fase fez)."""
+    return {key: value.copy() if isinstance(value, dict) else value for key, value in cuda_steps.stats.items()}
+
+
+def graph_stats(before: dict) -> dict:
+    """O que `cuda_steps` fez desde `before`: grafos gravados (treino e avaliação), passos comuns de
+    aquecimento, passos e avaliações repetidas por forma de lote ("textos x tokens"), tokens reais treinados."""
+    now = cuda_steps.stats
+
+    def by_shape(key):
+        return {f"{rows}x{length}": n for (rows, length), n in sorted((now[key] - before[key]).items())}
+
+    return {"graphs": now["graphs"] - before["graphs"], "warm_up_steps": now["warm_up_steps"] - before["warm_up_steps"],
+            "steps_by_shape": by_shape("steps"), "eval_replays_by_shape": by_shape("eval_replays"),
+            "real_tokens": now["real_tokens"] - before["real_tokens"], "bucket_tokens": cuda_steps.BUCKET_TOKENS}
 
 
 def run_naive(args, device) -> dict:
@@ -510,14 +580,19 @@ def run_cached(args, device, approach: int) -> dict:
                                                     batch_size=FROZEN_BATCH_SIZE))
         precompute[f"{split}_s"] = watch.seconds
 
-    pin = use_pin_memory(args, device)
+    graphed = args.cuda_graphs == "on" and device.type == "cuda" and args.amp == "off"
+    pin = use_pin_memory(args, device) and not graphed
     loaders = (
         frozen_outputs_loader(frozen[0], args.batch_size, shuffle=True, drop_last=True, seed=SEED, pin_memory=pin),
         frozen_outputs_loader(frozen[1], args.batch_size, pin_memory=pin),
         frozen_outputs_loader(frozen[2], args.batch_size, pin_memory=pin),
     )
+    if graphed:  # as saídas congeladas inteiras na GPU, uma vez (entra no tempo do pré-cálculo)
+        with Stopwatch(device) as watch:
+            loaders = tuple(ResidentLoader(loader, device) for loader in loaders)
+        precompute["to_gpu_s"] = watch.seconds
     tail = TrainableTail(model, n_trainable_blocks)
-    result.update(train_and_evaluate(args, device, tail, model, loaders, args.epochs, flops))
+    result.update(train_and_evaluate(args, device, tail, model, loaders, args.epochs, flops, graphed))
     result["phases"] = {"precompute_s": sum(precompute.values()), **result["phases"]}
     result.update(total_s=sum(result["phases"].values()), precompute_by_split=precompute, pin_memory=pin,
                   frozen_forward=frozen_token_counts([loader.dataset for loader in text_loaders]),
@@ -708,6 +783,7 @@ def run_benchmark(args) -> dict:
                             "weight_decay": WEIGHT_DECAY, "seed": SEED, "tiny": args.tiny, "adamw": args.adamw,
                             "limits": [args.limit_train, args.limit_val, args.limit_test],
                             "batch_tokens": features.DEVICE_BATCH_TOKENS,  # já trocado por --batch-tokens
+                            "cuda_graphs": args.cuda_graphs,
                             "command": " ".join(sys.argv)},
                "cache": f"{COLD_CACHE}: uma pasta nova para cada caminho",
                "lecture_minutes": LECTURE_MINUTES, "paths": {}}
@@ -861,6 +937,12 @@ def format_summary(results: dict) -> str:
         lines.append(f"projeto: saídas congeladas guardadas = {ours['frozen_outputs_mb']:.0f} MiB; no laço, "
                      f"{loop['train_real_tokens'] / max(loop['train_tokens'], 1) * 100:.0f}% dos tokens dos lotes "
                      "são reais (o resto é padding até o maior texto do lote)")
+        graphs = ours.get("cuda_graphs")
+        if graphs:
+            lines.append(f"projeto: train_classifier_graphed ({graphs['graphs']} CUDA graphs: passos nos lotes "
+                         f"{', '.join(graphs['steps_by_shape'])}, avaliações nos lotes "
+                         f"{', '.join(graphs['eval_replays_by_shape'])}; {graphs['warm_up_steps']} passos comuns "
+                         f"de aquecimento; lotes completados até múltiplos de {graphs['bucket_tokens']} tokens)")
     if "naive" in results["paths"]:
         naive = results["paths"]["naive"]
         lines.append(f"ingênuo: padding fixo em {naive['max_length']} tokens; token classificado = último REAL "

@@ -15,6 +15,7 @@ Os notebooks ensinam; este pacote guarda o que eles reutilizam. Um módulo por c
 - `frozen_cache`: as linhas do laboratório que compartilham uma passada congelada;
 - `encoder`: a abordagem 1 da aula com o DistilBERT (um codificador, via `transformers`; extra opcional);
 - `training`, `evaluation`: perda, acurácia, laço de treino, métricas e uso do modelo;
+- `cuda_steps`: o mesmo laço de treino numa GPU, com cada passo gravado num CUDA graph;
 - `attribution`: por que spam? o peso de cada token na previsão (oclusão, gradientes integrados);
 - `lora`: LoRA escrito à mão (adaptadores de posto baixo, fusão, salvar só o adaptador);
 - `experiments`, `lab`: o laboratório (notebook 7): as variações do fine-tuning e a tabela delas;
@@ -55,6 +56,7 @@ from .course import (
     prepare_course_data,
     show_warning,
 )
+from .cuda_steps import ResidentLoader, train_classifier_graphed
 from .data import (
     CLASS_NAMES,
     LABELS,
@@ -145,6 +147,8 @@ __all__ = [
     "create_balanced_dataset", "download_and_unzip_spam_data", "drop_duplicate_messages", "encode_labels",
     "load_sms_spam", "load_sms_spam_naive", "load_split", "prepare_spam_splits", "random_split", "save_splits",
     "split_spam_frame",
+    # cuda_steps
+    "ResidentLoader", "train_classifier_graphed",
     # dataset
     "SpamDataset", "create_dataloaders", "last_real_token_index", "pad_batch",
     # device

@@ -5,6 +5,8 @@ Rodado na máquina com GPU da equipe: `python -m pytest tests/test_cuda.py`.
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -17,6 +19,7 @@ from llmdefinitions import (
     classification_logits,
     classify_review,
     create_dataloaders,
+    cuda_steps,
     extract_features,
     features,
     frozen_outputs_loader,
@@ -28,8 +31,10 @@ from llmdefinitions import (
     predict,
     prepare_last_block,
     save_classifier,
+    train_classifier_graphed,
     train_classifier_simple,
 )
+from tests.test_cuda_steps import synthetic_frozen
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="sem GPU CUDA")
 
@@ -131,3 +136,57 @@ def test_fingerprint_on_the_gpu_sees_one_weight_and_matches_the_cache(tokenizer,
         again = precompute_frozen_outputs(model, dataset, "cuda")
     assert (use.hits, use.misses) == (1, 0)
     assert all(torch.equal(a, b) for a, b in zip(first.hidden, again.hidden))
+
+
+def graphed_and_plain(n_blocks: int, drop_rate: float = 0.0):
+    """Treina duas cópias do mesmo modelo nas mesmas saídas congeladas (inventadas), uma com cada laço;
+    devolve, de cada uma, o histórico, os logits de todos os textos, o estado do gerador e o otimizador."""
+    frozen = synthetic_frozen(n_texts=48, dim=TINY["emb_dim"])
+    torch.manual_seed(0)
+    start = prepare_last_block(GPTModel({**TINY, "drop_rate": drop_rate})).to("cuda")
+    runs = []
+    for train in (train_classifier_simple, train_classifier_graphed):
+        model = copy.deepcopy(start)
+        loader = frozen_outputs_loader(frozen, 8, shuffle=True, drop_last=True, seed=3)
+        optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-3, fused=True)
+        tail = TrainableTail(model, n_blocks)
+        history = train(tail, loader, frozen_outputs_loader(frozen, 8), optimizer, "cuda", 3, 4, 2, progress=False)
+        with torch.no_grad():
+            logits = torch.cat([tail(batch.to("cuda")) for batch, _ in frozen_outputs_loader(frozen, 8)])
+        runs.append((history, logits, loader.generator.get_state(), optimizer))
+    return runs
+
+
+@pytest.mark.parametrize("n_blocks", [0, 1])
+def test_graphed_loop_trains_the_same_model(n_blocks):
+    """Os mesmos lotes, as mesmas avaliações e o mesmo modelo (a menos do arredondamento do padding).
+    (Compara logits, não pesos: o gradiente do viés de K é zero na conta exata, só arredondamento, e o
+    AdamW transforma esse ruído em passos do tamanho da taxa de aprendizado, sem efeito nas saídas.)"""
+    graphs_before = cuda_steps.stats["graphs"]
+    (history_a, logits_a, rng_a, _), (history_b, logits_b, rng_b, optimizer) = graphed_and_plain(n_blocks)
+    assert cuda_steps.stats["graphs"] > graphs_before  # gravou de verdade
+    assert torch.equal(rng_a, rng_b)  # o sorteio dos lotes andou igual
+    for a, b in zip(history_a[:4], history_b[:4]):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+    assert history_a[4] == history_b[4]
+    torch.testing.assert_close(logits_a, logits_b, rtol=1e-4, atol=1e-4)
+    assert not any(group["capturable"] for group in optimizer.param_groups)  # devolvido como estava
+
+
+def test_graphed_forward_gives_the_same_logits():
+    frozen = synthetic_frozen(n_texts=21, dim=TINY["emb_dim"])
+    torch.manual_seed(0)
+    tail = TrainableTail(prepare_last_block(GPTModel(TINY)).to("cuda").eval())
+    graphed = cuda_steps.GraphedForward(tail, 8)
+    with torch.no_grad():
+        for batch, _ in frozen_outputs_loader(frozen, 8):  # 8 + 8 + 5 textos: o último completa linhas
+            batch = batch.to("cuda")
+            torch.testing.assert_close(graphed(batch), tail(batch), rtol=1e-5, atol=1e-5)
+    assert len(graphed.graphs) == 1
+
+
+def test_graphed_loop_falls_back_with_dropout():
+    graphs_before = cuda_steps.stats["graphs"]
+    (history_a, _, _, _), (history_b, _, _, _) = graphed_and_plain(1, drop_rate=0.1)
+    assert cuda_steps.stats["graphs"] == graphs_before
+    assert len(history_a[0]) == len(history_b[0])
