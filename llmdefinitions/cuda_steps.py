@@ -1,10 +1,10 @@
 """O laço de treino da aula numa GPU, com cada passo gravado num CUDA graph.
 
 Por que isto existe: numa GPU, um passo de treino da cauda (abordagem 3, lotes de 8 textos de
-~30 tokens) faz pouca conta e muitas operações pequenas. Forward, perda, backward e AdamW lançam
-centenas de *kernels*, e cada lançamento custa alguns microssegundos de Python e de *driver*; a GPU
-passa a maior parte do passo esperando o próximo lançamento (na H200, ~4 ms por passo). O passo é
-limitado pelo **lançamento**, não pela conta.
+~30 tokens) faz pouca conta e muitas operações pequenas. Forward, perda, backward e AdamW são ~90
+*kernels*, e lançar cada um custa dezenas de microssegundos de Python, de *autograd* e de *driver*;
+a GPU passa a maior parte do passo esperando o próximo lançamento (na H200: ~3,5 ms por passo, dos
+quais ~0,5 ms de GPU). O passo é limitado pelo **lançamento**, não pela conta.
 
 Um CUDA graph grava uma vez a sequência de *kernels* de um passo e depois a repete inteira com uma
 só chamada (`graph.replay()`). O preço: as formas e os endereços dos tensores ficam fixos. Por isso
@@ -41,7 +41,7 @@ from .training import calc_accuracy_loader, evaluate_model, train_classifier_sim
 __all__ = ["BUCKET_TOKENS", "stats", "bucket", "ResidentLoader", "GraphedTrainStep", "GraphedForward",
            "graphs_apply", "train_classifier_graphed"]
 
-BUCKET_TOKENS = 64  # lotes completados até 64 ou 128 tokens: poucos grafos (gravar custa), padding barato
+BUCKET_TOKENS = 64  # lotes até 64 tokens ou até o maior texto: poucos grafos (gravar custa), padding barato
 # O que os grafos fizeram neste processo (lido pelos benchmarks): grafos gravados, passos comuns de
 # aquecimento, passos de treino por forma (textos, tokens; todos) e os repetidos de um grafo, avaliações
 # repetidas de um grafo por forma, e tokens reais treinados.
@@ -151,6 +151,7 @@ class GraphedForward(nn.Module):
     Avaliar um lote é só o forward e um `.item()`, que espera a GPU: lançar os *kernels* um a um
     custa mais que a conta. Gravado, cada lote vira duas cópias para tensores fixos e um replay.
     Lotes com menos de `batch_size` textos completam as linhas com zeros (lidas e descartadas).
+    Serve às caudas em que `graphs_apply` vale; na CPU, com gradiente ou com autocast, chama `model`.
 
     Ensinado no Notebook 5, §5.5.
     """
@@ -162,7 +163,8 @@ class GraphedForward(nn.Module):
 
     def forward(self, batch: HiddenBatch) -> torch.Tensor:
         rows, tokens, dim = batch.hidden.shape
-        if torch.is_grad_enabled() or rows > self.batch_size or batch.hidden.device.type != "cuda":
+        if (torch.is_grad_enabled() or rows > self.batch_size or batch.hidden.device.type != "cuda"
+                or torch.is_autocast_enabled("cuda")):
             return self.model(batch)
         length = bucket(tokens)
         if length not in self.graphs:
