@@ -46,6 +46,7 @@ from pathlib import Path
 if str(Path(__file__).resolve().parent) not in sys.path:  # `common` e `version`, ao lado deste script
     sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import hf_path  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from common import (  # noqa: E402
@@ -93,12 +94,13 @@ LEARNING_RATE, WEIGHT_DECAY = 5e-5, 0.1
 EVAL_FREQ, EVAL_ITER = 50, 5
 FROZEN_BATCH_SIZE = 32  # lote do pré-cálculo (até 32 textos distintos do mesmo tamanho)
 MATMUL_SHAPE = (1024, 768, 3072)  # (m, k, n): o tamanho de uma camada MLP do GPT-2 small
-PATHS = ("naive", "ours", "approach2", "approach1")
+PATHS = ("naive", "ours", "approach2", "approach1", "hf")
 PATH_LABELS = {
     "naive": "ingênuo (aula)",
     "ours": "projeto (abord. 3)",
     "approach2": "abordagem 2",
     "approach1": "abordagem 1 (RF)",
+    "hf": "Hugging Face (abord. 3)",
 }
 
 
@@ -129,6 +131,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--epochs", type=int, default=5, help="épocas dos caminhos do projeto")
     train.add_argument("--naive-epochs", type=int, default=None,
                        help="épocas do ingênuo (padrão: = --epochs); menos épocas => também extrapola")
+    train.add_argument("--hf-epochs", type=int, default=None,
+                       help="épocas do caminho hf (padrão: = --epochs); menos épocas => também extrapola")
     train.add_argument("--batch-size", type=int, default=8)
     train.add_argument("--adamw", default="fused", choices=("fused", "foreach", "for-loop"),
                        help="implementação do AdamW (a mesma conta; 'fused' faz tudo num só kernel por passo), "
@@ -164,12 +168,14 @@ def parse_args(argv=None) -> argparse.Namespace:
     args = build_parser().parse_args(argv)
     if args.naive_epochs is None:
         args.naive_epochs = args.epochs
+    args.hf_epochs = args.epochs if args.hf_epochs is None else args.hf_epochs
     args.paths = [p.strip() for p in args.paths.split(",") if p.strip()]
     unknown = sorted(set(args.paths) - set(PATHS))
     if unknown:
         raise SystemExit(f"Caminhos desconhecidos: {unknown}. Opções: {', '.join(PATHS)}.")
-    if args.epochs < 1 or args.naive_epochs < 1:
-        raise SystemExit("--epochs e --naive-epochs precisam ser >= 1.")
+    if args.epochs < 1 or args.naive_epochs < 1 or args.hf_epochs < 1:
+        raise SystemExit("--epochs, --naive-epochs e --hf-epochs precisam ser >= 1.")
+    args.paths = hf_path.available_paths(args.paths)
     return args
 
 
@@ -178,6 +184,7 @@ def child_argv(args: argparse.Namespace, only: str, json_path: Path, **overrides
     values = {**vars(args), **overrides}
     argv = [sys.executable, str(Path(__file__).resolve()), "--only", only, "--json", str(json_path),
             "--epochs", str(values["epochs"]), "--naive-epochs", str(values["naive_epochs"]),
+            "--hf-epochs", str(values["hf_epochs"]),
             "--batch-size", str(values["batch_size"]), "--adamw", values["adamw"], "--device", values["device"],
             "--amp", values["amp"], "--pin-memory", values["pin_memory"], "--cuda-graphs", values["cuda_graphs"],
             "--data-dir", str(values["data_dir"])]
@@ -670,6 +677,7 @@ def run_one_path(args) -> dict:
         "approach2": lambda: run_cached(args, device, approach=2),
         "approach1": lambda: run_features(args, device),
         "precompute": lambda: run_precompute_only(args, device),
+        "hf": lambda: hf_path.run_hf(args, device),
     }
     result = runners[args.only]()
     result["config"] = {k: result["config"][k] for k in ("emb_dim", "n_layers", "n_heads")}
@@ -832,6 +840,7 @@ def run_benchmark(args) -> dict:
             "training_naive_over_ours": basis["phases"]["training_s"] / ours_loop,
         }
         results["ratio_naive_over_ours"] = results["ratio"]["naive_over_ours"]
+    hf_path.add_results(results, args, check)
     for entry in [*paths.values(), check or {}]:  # logits crus não vão para o JSON final
         entry.pop("test_logits", None)
     results["partial"] = False
@@ -905,6 +914,8 @@ def format_summary(results: dict) -> str:
     rows = [(name, entry) for name, entry in results["paths"].items()]
     if "naive_extrapolated" in results:
         rows.insert(1, ("naive_extrapolated", results["naive_extrapolated"]))
+    if "hf_extrapolated" in results:
+        rows.append(("hf_extrapolated", results["hf_extrapolated"]))
     for name, entry in rows:
         phases = entry["phases"]
         if name == "approach1":
@@ -912,7 +923,8 @@ def format_summary(results: dict) -> str:
             final = phases["score_random_forest_s"]
         else:
             pre, train, final = phases.get("precompute_s"), phases["training_s"], phases["final_eval_s"]
-        label = "ingênuo EXTRAPOLADO" if name == "naive_extrapolated" else PATH_LABELS[name]
+        label = {"naive_extrapolated": "ingênuo EXTRAPOLADO", "hf_extrapolated": "HF EXTRAPOLADO"}.get(name,
+                                                                                                 PATH_LABELS.get(name))
         acc = entry.get("accuracy", {}).get("test")
         lines.append(_row([
             label, entry.get("epochs", "-"), format_seconds(pre), format_seconds(train), format_seconds(final),
@@ -979,6 +991,7 @@ def format_summary(results: dict) -> str:
                      f"max |Δ perda treino| = {num(c['train_loss_max_abs_diff'])}; "
                      f"max |Δ perda val| = {num(c['val_loss_max_abs_diff'])}; "
                      f"acurácias iguais = {c['same_accuracies']}")
+    lines += hf_path.summary_lines(results)
     lines.append("=" * 100)
     return "\n".join(lines)
 

@@ -17,7 +17,7 @@ import pytest
 from tests.conftest import REPO_ROOT
 
 SCRIPT = REPO_ROOT / "benchmarks" / "bench_finetune.py"
-PATHS = ("naive", "ours", "approach2", "approach1")
+PATHS = ("naive", "ours", "approach2", "approach1", "hf")
 
 
 def _positive(x) -> bool:
