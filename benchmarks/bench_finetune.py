@@ -964,7 +964,7 @@ def format_summary(results: dict) -> str:
             lines.append(f"  {ext['label']}: {ext['step_s']:.2f} s/passo × {ext['schedule']['train_batches']} passos "
                          f"+ {ext['eval_batch_s']:.2f} s/lote × {ext['schedule']['eval_batches']} lotes de avaliação "
                          "+ avaliação final medida")
-    if "ratio" in results:
+    if "naive_over_ours" in results.get("ratio", {}):  # a razão do hf pode vir sozinha
         ratio = results["ratio"]
         lines.append("")
         lines.append(f"ingênuo / projeto: {ratio['naive_over_ours']:.1f}x no total, "

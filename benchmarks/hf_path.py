@@ -182,6 +182,7 @@ def add_results(results: dict, args, check) -> None:
     ratio["hf_over_ours"] = basis["total_s"] / ours["total_s"]
     ratio["training_hf_over_ours"] = basis["phases"]["training_s"] / (
         ours["phases"]["precompute_s"] + ours["phases"]["training_s"])
+    results["ratio_hf_over_ours"] = ratio["hf_over_ours"]
     reference = check if check is not None and check["epochs"] == hf["epochs"] else ours
     results["hf_correctness"] = {**b.compare_runs(hf, reference),
                                  "reference": "ours_check" if reference is check else "ours",
