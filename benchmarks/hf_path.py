@@ -24,7 +24,7 @@ import torch
 from common import MODEL_NAME, SEED, starting_model
 from torch import nn
 
-from llmdefinitions import PAD_TOKEN_ID, GPTModel, load_weights_into_gpt, model_size_from_name, prepare_last_block
+from llmdefinitions import PAD_TOKEN_ID, model_size_from_name, prepare_last_block
 from llmdefinitions.memory import peak_rss_mb
 
 MISSING = ("Caminho 'hf' pulado: o pacote `transformers` não está instalado "
@@ -117,12 +117,9 @@ def load_hf_classifier(args, device):
 
 
 def same_body(hf, ours) -> bool:
-    """Os pesos do HF, lidos de volta no `GPTModel` por `load_weights_into_gpt`, são os do projeto?"""
-    body = {k: v.cpu() for k, v in hf.state_dict().items() if k != "score.weight"}
-    check = load_weights_into_gpt(GPTModel(ours.cfg), body)
-    theirs = dict(check.named_parameters())
-    return all(torch.equal(theirs[n].cpu(), p.cpu()) for n, p in ours.named_parameters() if n in theirs
-               and not n.startswith("out_head"))
+    """O corpo do modelo do HF (tudo menos `score`) tem exatamente os pesos do GPT-2 do projeto?"""
+    theirs = hf.state_dict()
+    return all(torch.equal(theirs[name], tensor) for name, tensor in hf_state_from_gpt(ours).items())
 
 
 def count_conv1d(flops, model) -> None:

@@ -53,6 +53,17 @@ def test_same_function_as_ours_up_to_the_head_bias(hf_path, source, models_dir):
     torch.testing.assert_close(theirs, expected, atol=1e-5, rtol=1e-4)
 
 
+def test_conversion_is_the_inverse_of_load_weights_into_gpt(hf_path):
+    from llmdefinitions import GPTModel, load_weights_into_gpt
+
+    _, ours, _ = _build(hf_path)
+    back = load_weights_into_gpt(GPTModel(ours.cfg), hf_path.hf_state_from_gpt(ours))
+    theirs = dict(back.named_parameters())
+    for name, tensor in ours.named_parameters():
+        if not name.startswith("out_head"):
+            assert torch.equal(theirs[name], tensor), name
+
+
 def test_only_last_block_final_norm_and_score_train(hf_path):
     hf, _, _ = _build(hf_path)
     trainable = {name.split(".")[1] if name.startswith("transformer.") else name.split(".")[0]
