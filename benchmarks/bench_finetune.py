@@ -333,11 +333,19 @@ class FlopCounter:
         self.flops[key] = self.flops.get(key, 0) + flops
 
     def _count(self, module, inputs, output):
-        rows = inputs[0].numel() // module.in_features
-        flops = 2 * rows * module.in_features * module.out_features
-        if torch.is_grad_enabled() and module.weight.requires_grad:
-            flops *= 3
-        self._add(flops)
+        self._add_linear(inputs[0], module.in_features, module.out_features, module.weight.requires_grad)
+
+    def count_linear(self, module, in_features: int, out_features: int) -> None:
+        """Conta também `module` como uma camada linear `in_features → out_features` que não é um
+        `nn.Linear` (ex.: o `Conv1D` do GPT-2 do Hugging Face, com o peso transposto)."""
+        def hook(layer, inputs, output):
+            self._add_linear(inputs[0], in_features, out_features, layer.weight.requires_grad)
+
+        self._handles.append(module.register_forward_hook(hook))
+
+    def _add_linear(self, x, in_features: int, out_features: int, trainable: bool) -> None:
+        flops = 2 * (x.numel() // in_features) * in_features * out_features
+        self._add(flops * 3 if torch.is_grad_enabled() and trainable else flops)
 
     def count_tail_attention(self, module) -> None:
         """Na `TrainableTail`, K e V do último bloco não passam por `nn.Linear`: a conta foi

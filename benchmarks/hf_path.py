@@ -123,17 +123,13 @@ def same_body(hf, ours) -> bool:
 
 
 def count_conv1d(flops, model) -> None:
-    """O GPT-2 do HF usa `Conv1D` (um `nn.Linear` com o peso transposto), que o `FlopCounter` não vê:
-    contamos do mesmo jeito (2·linhas·entrada·saída; ×3 com gradiente num peso treinável)."""
+    """O GPT-2 do HF usa `Conv1D` (um `nn.Linear` com o peso transposto), que o `FlopCounter` não vê
+    sozinho: cada um entra na conta como a linear `nx → nf` que é."""
     from transformers.pytorch_utils import Conv1D
-
-    def count(module, inputs, output):
-        n = 2 * (inputs[0].numel() // module.nx) * module.nx * module.nf
-        flops._add(n * (3 if torch.is_grad_enabled() and module.weight.requires_grad else 1))
 
     for module in model.modules():
         if isinstance(module, Conv1D):
-            flops._handles.append(module.register_forward_hook(count))
+            flops.count_linear(module, module.nx, module.nf)
 
 
 def run_hf(args, device) -> dict:
