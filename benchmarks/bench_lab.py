@@ -5,7 +5,11 @@ Roda as linhas de `default_experiments()` (as que o notebook 7 roda por padrão)
 configuração do GPT-2 small (124M), pelo mesmo `run_experiments` do notebook: uma passada
 congelada por grupo de linhas, depois a cauda de cada linha. Imprime o tempo de cada linha
 (passada congelada + treino + avaliação), o total e o pico de memória residente (RSS) do
-processo; grava tudo num JSON.
+processo; grava tudo num JSON. Para cada linha, também o **piso**: as operações das camadas
+lineares que ela executou (`roofline.FlopCounter`, a passada congelada que ela fez incluída)
+divididas pela velocidade de multiplicação de matrizes medida na mesma máquina. É um limite
+inferior: a atenção, as multiplicações finas da LoRA e o gradiente da entrada de camadas
+congeladas ficam de fora da conta. Nenhum código faria a linha em menos tempo nesta máquina.
 
 Pesos aleatórios por padrão (como `bench_finetune.py`): a velocidade não depende dos valores
 dos pesos, e as acurácias impressas não dizem nada sobre o GPT-2. Com `--models-dir PASTA`
@@ -45,13 +49,14 @@ from common import (  # noqa: E402
     starting_model,
     write_json,
 )
+from roofline import FlopCounter, measure_matmul_gflops  # noqa: E402
 
 from llmdefinitions import disk_cache, get_tokenizer  # noqa: E402
 from llmdefinitions.experiments import DEFAULT_MODEL, default_experiments, slow_experiments  # noqa: E402
 from llmdefinitions.lab import ExperimentLab, run_experiments  # noqa: E402
 from llmdefinitions.memory import peak_rss_mb  # noqa: E402
 
-TARGET_MINUTES, TARGET_RSS_GB = 15, 3  # metas do issue 11 para as linhas padrão numa CPU de 2 núcleos
+TARGET_MINUTES, TARGET_RSS_GB = 6, 3  # metas do issue 20 para as linhas padrão numa CPU de 2 núcleos
 
 
 def parse_lab_args(argv=None) -> argparse.Namespace:
@@ -82,14 +87,20 @@ def chosen_experiments(args) -> list:
     return experiments
 
 
+def row_floor(flops: int, matmul: dict) -> dict:
+    """As operações de uma linha e o piso delas: FLOPs / velocidade de matmul medida."""
+    return {"flops": flops, "floor_s": flops / (matmul["gflops_best"] * 1e9)}
+
+
 def print_table(table) -> None:
-    print("\nlinha                                    congelado    treino     total   Δmemória  acc teste")
+    print("\nlinha                                    congelado    treino     total      piso   Δmemória  acc teste")
     for row_name, row in table.iterrows():
         if row["skipped"]:
             print(f"{row_name[:40]:<40} {row['skipped']}")
             continue
         print(f"{row_name[:40]:<40} {format_seconds(row['frozen_s']):>9} {format_seconds(row['train_s']):>9} "
-              f"{format_seconds(row['total_s']):>9} {row['peak_memory_mb']:>7.0f} MiB {row['test_acc']:>8.1%}")
+              f"{format_seconds(row['total_s']):>9} {format_seconds(row['floor_s']):>9} "
+              f"{row['peak_memory_mb']:>7.0f} MiB {row['test_acc']:>8.1%}")
 
 
 def main(argv=None) -> dict:
@@ -111,23 +122,33 @@ def measure(args) -> dict:
           f"{args.epochs} época(s); {info['device']}, {info['threads']} thread(s); cache em disco {COLD_CACHE}",
           flush=True)
     lab = ExperimentLab(splits, tokenizer=get_tokenizer(), device=device, models={DEFAULT_MODEL: model})
+    matmul = measure_matmul_gflops(device)
+    print(f"matmul {matmul['shape']}: {matmul['gflops_best']:.1f} GFLOP/s (melhor)", flush=True)
     rss_before = peak_rss_mb()
+    counter = FlopCounter()  # as camadas lineares de todos os modelos das linhas
     start = time.perf_counter()
-    done = []
+    done, row_flops = [], []
 
     def save_partial(index, result):  # o que já foi medido sobrevive a uma interrupção
-        done.append(result.as_row())
+        row_flops.append(sum(counter.flops.values()) - sum(row_flops))  # o que esta linha executou
+        done.append({**result.as_row(), **row_floor(row_flops[-1], matmul)})
         if args.json:
             write_json(args.json, {"partial": True, "machine": info, "note": args.note, "rows_done": done})
 
     table = run_experiments(experiments, lab=lab, progress=True, on_row=save_partial)
     total = time.perf_counter() - start
+    counter.remove()
+    table["flops"] = row_flops
+    table["floor_s"] = [row_floor(flops, matmul)["floor_s"] for flops in row_flops]
     info["load_average_end"] = load_average()
     print_table(table)
     peak = peak_rss_mb()
     print(f"\nTotal: {format_seconds(total)} ({total / 60:.1f} min; meta < {TARGET_MINUTES} min para as linhas "
           f"padrão numa CPU de 2 núcleos); passadas congeladas completas: {lab.cache.frozen_passes}, "
           f"avanços: {lab.cache.advances}")
+    floor = float(table["floor_s"].sum())
+    print(f"Piso (FLOPs das camadas lineares / matmul medido): {format_seconds(floor)} ({floor / 60:.1f} min); "
+          f"total/piso = {total / floor:.1f}x")
     print(f"Pico de RSS do processo: {peak:.0f} MiB (antes das linhas: {rss_before:.0f} MiB; "
           f"meta < {TARGET_RSS_GB} GB)")
     peak_gpu = torch.cuda.max_memory_allocated(device) / 2**20 if device.type == "cuda" else None
@@ -135,7 +156,8 @@ def measure(args) -> dict:
         print(f"Pico de memória na GPU: {peak_gpu:.0f} MiB")
     results = {
         "machine": info, "note": args.note, "model": described["model"], "weights": described["weights"],
-        "rows": args.rows, "epochs": args.epochs, "total_s": total, "peak_rss_mb": peak,
+        "rows": args.rows, "epochs": args.epochs, "total_s": total, "matmul": matmul, "floor_s": floor,
+        "peak_rss_mb": peak,
         "peak_rss_before_rows_mb": rss_before, "peak_gpu_mb": peak_gpu,
         "frozen_passes": lab.cache.frozen_passes, "advances": lab.cache.advances, "partial": False,
         "cache": COLD_CACHE, "disk_cache": dict(disk_cache.stats),

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import torch
 from common import MODEL_NAME, SEED, starting_model
+from roofline import FlopCounter, Stopwatch
 from torch import nn
 
 from llmdefinitions import PAD_TOKEN_ID, model_size_from_name, prepare_last_block
@@ -137,14 +138,14 @@ def run_hf(args, device) -> dict:
     b = bench()
     from llmdefinitions import create_dataloaders, get_tokenizer
 
-    with b.Stopwatch(device) as setup:
+    with Stopwatch(device) as setup:
         hf, ours, info = load_hf_classifier(args, device)
         loaders = create_dataloaders(*b.load_splits(args), get_tokenizer(), batch_size=args.batch_size,
                                      padding="dynamic", seed=SEED)
     body = same_body(hf, ours)
     fingerprint = b.weights_fingerprint(ours) if body else float("nan")
     del ours
-    flops = b.FlopCounter(hf)
+    flops = FlopCounter(hf)
     count_conv1d(flops, hf)
     result = {**info, "setup_s": setup.seconds, "peak_rss_setup_mb": peak_rss_mb(),
               "weights_fingerprint": fingerprint, "same_body_as_ours": body, "token_position": "last_real",

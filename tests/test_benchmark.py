@@ -185,3 +185,27 @@ def test_lab_benchmark_runs_with_the_shared_helpers(spam_zip, tmp_path):
     assert _positive(results["peak_rss_mb"]) and results["frozen_passes"] == 2
     assert results["cache"] == "frio (pasta vazia)" and results["disk_cache"]["hits"] == 0
     assert {"threads", "cpu_count", "torch", "date", "load_average_end"} <= set(results["machine"])
+    # O piso de cada linha: as contas que ela executou / matmul medido (a soma é o piso do total).
+    assert _positive(results["matmul"]["gflops_best"])
+    assert all(row["flops"] > 0 and row["floor_s"] > 0 for row in results["table"])
+    assert math.isclose(results["floor_s"], sum(row["floor_s"] for row in results["table"]))
+
+
+def test_flop_counter_counts_every_model_without_a_model(monkeypatch):
+    """`FlopCounter()` (sem modelo) conta as camadas lineares de qualquer módulo, por um hook global:
+    2·linhas·entrada·saída no forward; o triplo se o peso treina e há gradiente; nada depois de `remove`."""
+    import torch
+
+    monkeypatch.syspath_prepend(str(REPO_ROOT / "benchmarks"))
+    from roofline import FlopCounter
+
+    frozen, trainable = torch.nn.Linear(4, 3).requires_grad_(False), torch.nn.Linear(4, 3)
+    counter = FlopCounter()
+    with torch.no_grad():
+        frozen(torch.ones(5, 4))
+    assert counter.flops == {"setup": 2 * 5 * 4 * 3}
+    trainable(torch.ones(2, 5, 4)).sum().backward()
+    assert counter.flops["setup"] == 2 * 5 * 4 * 3 + 3 * (2 * 10 * 4 * 3)
+    counter.remove()
+    trainable(torch.ones(5, 4))
+    assert counter.flops["setup"] == 2 * 5 * 4 * 3 + 3 * (2 * 10 * 4 * 3)
