@@ -9,7 +9,8 @@ processo; grava tudo num JSON. Para cada linha, também o **piso**: as operaçõ
 lineares que ela executou (`roofline.FlopCounter`, a passada congelada que ela fez incluída)
 divididas pela velocidade de multiplicação de matrizes medida na mesma máquina. É um limite
 inferior: a atenção, as multiplicações finas da LoRA e o gradiente da entrada de camadas
-congeladas ficam de fora da conta. Nenhum código faria a linha em menos tempo nesta máquina.
+congeladas ficam de fora da conta. Nenhuma implementação das mesmas contas desce abaixo dele
+nesta máquina.
 
 Pesos aleatórios por padrão (como `bench_finetune.py`): a velocidade não depende dos valores
 dos pesos, e as acurácias impressas não dizem nada sobre o GPT-2. Com `--models-dir PASTA`
