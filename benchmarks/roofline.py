@@ -29,8 +29,6 @@ def synchronize(device: torch.device) -> None:
         torch.mps.synchronize()
 
 
-
-
 class Stopwatch:
     """Cronômetro (tempo de parede) que espera a GPU terminar antes de ler o relógio."""
 
@@ -64,8 +62,6 @@ def measure_matmul_gflops(device: torch.device, dtype=torch.float32, rounds: int
             rates.append(2 * m * k * n * repeats / watch.seconds / 1e9)
     return {"shape": f"{m}x{k} @ {k}x{n}", "dtype": str(dtype).removeprefix("torch."),
             "gflops_best": max(rates), "gflops_median": float(np.median(rates))}
-
-
 
 
 class FlopCounter:
