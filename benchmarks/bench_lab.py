@@ -139,8 +139,8 @@ def measure(args) -> dict:
     table = run_experiments(experiments, lab=lab, progress=True, on_row=save_partial)
     total = time.perf_counter() - start
     counter.remove()
-    table["flops"] = row_flops
-    table["floor_s"] = [row_floor(flops, matmul)["floor_s"] for flops in row_flops]
+    for column in ("flops", "floor_s"):  # as mesmas contas que save_partial gravou, linha a linha
+        table[column] = [row[column] for row in done]
     info["load_average_end"] = load_average()
     print_table(table)
     peak = peak_rss_mb()
