@@ -128,11 +128,11 @@ def measure(args) -> dict:
     rss_before = peak_rss_mb()
     counter = FlopCounter()  # as camadas lineares de todos os modelos das linhas
     start = time.perf_counter()
-    done, row_flops = [], []
+    done = []
 
     def save_partial(index, result):  # o que já foi medido sobrevive a uma interrupção
-        row_flops.append(sum(counter.flops.values()) - sum(row_flops))  # o que esta linha executou
-        done.append({**result.as_row(), **row_floor(row_flops[-1], matmul)})
+        flops = sum(counter.flops.values()) - sum(row["flops"] for row in done)  # o que esta linha executou
+        done.append({**result.as_row(), **row_floor(flops, matmul)})
         if args.json:
             write_json(args.json, {"partial": True, "machine": info, "note": args.note, "rows_done": done})
 
