@@ -315,13 +315,12 @@ class ForwardRecorder:
 
 
 def frozen_token_counts(datasets) -> dict:
-    """Tokens reais dos textos, e tokens que o pré-cálculo processa: ele passa cada texto
-    distinto uma vez só, sem padding (textos repetidos não voltam a passar)."""
-    real, processed = 0, 0
-    for dataset in datasets:
-        real += sum(len(ids) for ids in dataset.encoded_texts)
-        processed += sum(len(ids) for ids in {tuple(ids) for ids in dataset.encoded_texts})
-    return {"real_tokens": real, "tokens": processed}
+    """Tokens reais dos textos, e tokens que o pré-cálculo processa: ele passa os conjuntos juntos
+    e cada texto distinto uma vez só, sem padding (textos repetidos, mesmo em conjuntos diferentes,
+    não voltam a passar)."""
+    texts = [ids for dataset in datasets for ids in dataset.encoded_texts]
+    distinct = {tuple(ids) for ids in texts}
+    return {"real_tokens": sum(len(ids) for ids in texts), "tokens": sum(len(ids) for ids in distinct)}
 
 
 def loop_schedule(n_train_batches: int, n_val_batches: int, epochs: int) -> dict:
@@ -459,12 +458,11 @@ def run_cached(args, device, approach: int) -> dict:
               "weights_fingerprint": weights_fingerprint(model), "n_trainable_blocks": n_trainable_blocks}
 
     flops.phase = "precompute"
-    frozen, precompute = [], {}
-    for split, loader in zip(("train", "val", "test"), text_loaders):
-        with Stopwatch(device) as watch, autocast(args, device):
-            frozen.append(precompute_frozen_outputs(model, loader.dataset, device, n_trainable_blocks,
-                                                    batch_size=FROZEN_BATCH_SIZE))
-        precompute[f"{split}_s"] = watch.seconds
+    sets = {split: loader.dataset for split, loader in zip(("train", "val", "test"), text_loaders)}
+    with Stopwatch(device) as watch, autocast(args, device):  # os três conjuntos numa passada, como nos notebooks
+        frozen = list(precompute_frozen_outputs(model, sets, device, n_trainable_blocks,
+                                                batch_size=FROZEN_BATCH_SIZE).values())
+    precompute = {"frozen_pass_s": watch.seconds}
 
     graphed = args.cuda_graphs == "on" and device.type == "cuda" and args.amp == "off"
     pin = use_pin_memory(args, device) and not graphed
@@ -480,9 +478,11 @@ def run_cached(args, device, approach: int) -> dict:
     tail = TrainableTail(model, n_trainable_blocks)
     result.update(train_and_evaluate(args, device, tail, model, loaders, args.epochs, flops, graphed))
     result["phases"] = {"precompute_s": sum(precompute.values()), **result["phases"]}
-    result.update(total_s=sum(result["phases"].values()), precompute_by_split=precompute, pin_memory=pin,
+    result.update(total_s=sum(result["phases"].values()), precompute_parts=precompute, pin_memory=pin,
                   frozen_forward=frozen_token_counts([loader.dataset for loader in text_loaders]),
-                  frozen_outputs_mb=sum(f.nbytes() for f in frozen) / 2**20, flops=flops.flops)
+                  frozen_outputs_mb=sum(h.numel() * h.element_size()  # um texto em dois conjuntos: um tensor só
+                                        for h in {id(h): h for f in frozen for h in f.hidden}.values()) / 2**20,
+                  flops=flops.flops)
     return result
 
 
@@ -498,8 +498,9 @@ def run_features(args, device) -> dict:
     flops = FlopCounter(model)
     flops.phase = "extract"
     with Stopwatch(device) as extract, autocast(args, device):
-        features = [extract_features(model, loader.dataset, device, token_position="last_real",
-                                     batch_size=FROZEN_BATCH_SIZE) for loader in loaders]
+        sets = {split: loader.dataset for split, loader in zip(("train", "val", "test"), loaders)}
+        features = list(extract_features(model, sets, device, token_position="last_real",
+                                         batch_size=FROZEN_BATCH_SIZE).values())
     (X_train, y_train), (X_val, y_val), (X_test, y_test) = features
 
     accuracy, phases = {}, {"extract_s": extract.seconds}
@@ -537,9 +538,9 @@ def run_features(args, device) -> dict:
 def run_precompute_only(args, device) -> dict:
     """Só o pré-cálculo congelado da abordagem 3 (para comparar números de threads)."""
     model, info, loaders = prepare_path(args, device, approach=3)
+    sets = {split: loader.dataset for split, loader in zip(("train", "val", "test"), loaders)}
     with Stopwatch(device) as watch, autocast(args, device):
-        for loader in loaders:
-            precompute_frozen_outputs(model, loader.dataset, device, n_trainable_blocks=1, batch_size=FROZEN_BATCH_SIZE)
+        precompute_frozen_outputs(model, sets, device, n_trainable_blocks=1, batch_size=FROZEN_BATCH_SIZE)
     tokens = frozen_token_counts([loader.dataset for loader in loaders])["real_tokens"]
     return {**info, "total_s": watch.seconds, "real_tokens": tokens, "tokens_per_s": tokens / watch.seconds}
 

@@ -17,6 +17,7 @@ Use essas duas funções ANTES de treinar o último bloco.
 
 from __future__ import annotations
 
+import copy
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -31,7 +32,7 @@ __all__ = [
     "HiddenBatch", "FrozenOutputs", "extract_features", "precompute_frozen_outputs", "FrozenPassKeys",
     "frozen_outputs_loader", "advance_frozen_outputs", "store_outputs", "features_from_frozen", "eval_mode",
     "as_spam_dataset", "same_length_groups", "token_batches", "batch_token_budget", "length_batches",
-    "pool_real_tokens",
+    "pool_real_tokens", "join_datasets", "split_outputs",
 ]
 
 FEATURE_POSITIONS = ("last_real", "mean")  # as posições de `TOKEN_POSITIONS` que viram um vetor por texto
@@ -207,7 +208,9 @@ def extract_features(model, data, device, tokenizer=None, token_position: str = 
 
     `token_position="last_real"`: o vetor do último token real (o único que viu o texto todo);
     `token_position="mean"`: a média dos vetores de todos os tokens reais.
-    Devolve `(X, y)` em NumPy, na ordem original do dataset.
+    Devolve `(X, y)` em NumPy, na ordem original do dataset. Com um dicionário de conjuntos
+    (`{"treino": ..., "validação": ..., "teste": ...}`), devolve um `(X, y)` por conjunto, e os
+    textos de todos passam juntos (ver `precompute_frozen_outputs`).
 
     Em duas etapas: a passada pesada (embeddings e todos os blocos menos o último), a mesma das
     abordagens 2 e 3, feita uma vez por curso e guardada no cache em disco; depois o último bloco,
@@ -217,9 +220,40 @@ def extract_features(model, data, device, tokenizer=None, token_position: str = 
     """
     if token_position not in FEATURE_POSITIONS:
         raise ValueError(f"token_position deve ser um de {FEATURE_POSITIONS}.")
+    if isinstance(data, dict):  # vários conjuntos: uma passada só, depois cada um recebe as suas linhas
+        joined, sizes = join_datasets(data, tokenizer)
+        X, y = extract_features(model, joined, device, token_position=token_position, batch_size=batch_size)
+        bounds = np.cumsum(list(sizes.values()))[:-1]
+        return dict(zip(sizes, zip(np.split(X, bounds), np.split(y, bounds))))
     frozen = precompute_frozen_outputs(model, as_spam_dataset(data, tokenizer), device, n_trainable_blocks=1,
                                        batch_size=batch_size)
     return features_from_frozen(model, frozen, device, token_position, batch_size)
+
+
+def join_datasets(data: dict, tokenizer=None) -> tuple[SpamDataset, dict[str, int]]:
+    """Os conjuntos de `data` (nome -> conjunto ou tabela) emendados num só, na ordem do
+    dicionário, e o tamanho de cada um (para separá-los depois com `split_outputs`).
+
+    Ensinado no Notebook 3, §3.2.
+    """
+    if not isinstance(data, dict) or not data:
+        raise ValueError("Passe um dicionário não vazio de conjuntos, ex.: {'treino': ..., 'teste': ...}.")
+    sets = {name: as_spam_dataset(part, tokenizer) for name, part in data.items()}
+    joined = copy.copy(next(iter(sets.values())))
+    joined.encoded_texts = [ids for dataset in sets.values() for ids in dataset.encoded_texts]
+    joined.labels = [label for dataset in sets.values() for label in dataset.labels]
+    joined.max_length = max(dataset.max_length for dataset in sets.values())
+    return joined, {name: len(dataset) for name, dataset in sets.items()}
+
+
+def split_outputs(frozen: FrozenOutputs, sizes: dict[str, int]) -> dict[str, FrozenOutputs]:
+    """O inverso de `join_datasets`: as saídas de cada conjunto, na ordem de `sizes`. Notebook 3, §3.2."""
+    parts, start = {}, 0
+    for name, size in sizes.items():
+        parts[name] = FrozenOutputs(frozen.hidden[start : start + size], frozen.labels[start : start + size],
+                                    frozen.n_trainable_blocks)
+        start += size
+    return parts
 
 
 class FrozenPassKeys:
@@ -268,8 +302,15 @@ def precompute_frozen_outputs(model, data, device, n_trainable_blocks: int = 1,
     ou em outro notebook), é lida do disco. Se no disco só há uma passada por MENOS blocos, ela
     avança pelos que faltam (`advance_frozen_outputs`) em vez de recomeçar.
 
+    `data` também pode ser um dicionário de conjuntos (`{"treino": ..., "validação": ..., "teste": ...}`):
+    os textos de todos passam JUNTOS (mais textos de cada tamanho por lote, e uma mensagem que está
+    em dois conjuntos é calculada uma vez) e volta um dicionário com as saídas de cada conjunto.
+
     Ensinado no Notebook 4, §4.3.
     """
+    if isinstance(data, dict):
+        joined, sizes = join_datasets(data, tokenizer)
+        return split_outputs(precompute_frozen_outputs(model, joined, device, n_trainable_blocks, batch_size), sizes)
     n_blocks = len(model.trf_blocks)
     if not 0 <= n_trainable_blocks <= n_blocks:
         raise ValueError(f"n_trainable_blocks deve estar entre 0 e {n_blocks}.")

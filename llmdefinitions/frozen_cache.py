@@ -15,7 +15,7 @@ from typing import NamedTuple
 
 from .dataset import SpamDataset
 from .disk_cache import cache_use
-from .features import FrozenOutputs, advance_frozen_outputs, precompute_frozen_outputs
+from .features import FrozenOutputs, advance_frozen_outputs, precompute_frozen_outputs, split_outputs
 
 __all__ = ["token_view", "FrozenKey", "FrozenCache"]
 
@@ -102,18 +102,20 @@ class FrozenCache:
         def compute():
             longer = [k for k in self._store if not k.derived and k.model == key.model and k.view == key.view
                       and k.n_unfrozen > key.n_unfrozen]
-            if longer:
+            if longer:  # os conjuntos avançam juntos, como passaram juntos
                 self.advances += 1
                 source = self._store[min(longer, key=lambda k: k.n_unfrozen)]
-                return {name: advance_frozen_outputs(model, frozen, device, n_trainable_blocks=key.n_unfrozen,
-                                                     batch_size=self.batch_size)
-                        for name, frozen in source.items()}
+                joined = FrozenOutputs([h for part in source.values() for h in part.hidden],
+                                       [y for part in source.values() for y in part.labels],
+                                       next(iter(source.values())).n_trainable_blocks)
+                advanced = advance_frozen_outputs(model, joined, device, n_trainable_blocks=key.n_unfrozen,
+                                                  batch_size=self.batch_size)
+                return split_outputs(advanced, {name: len(part) for name, part in source.items()})
             self.frozen_passes += 1
-            with cache_use() as use:
-                outputs = {name: precompute_frozen_outputs(model, token_view(ds, key.view), device,
-                                                           n_trainable_blocks=key.n_unfrozen,
-                                                           batch_size=self.batch_size)
-                           for name, ds in datasets.items()}
+            views = {name: token_view(ds, key.view) for name, ds in datasets.items()}
+            with cache_use() as use:  # os conjuntos numa passada só (a mesma chave dos notebooks)
+                outputs = precompute_frozen_outputs(model, views, device, n_trainable_blocks=key.n_unfrozen,
+                                                    batch_size=self.batch_size)
             self.disk_reads += use.misses == 0 and use.hits > 0
             return outputs
 

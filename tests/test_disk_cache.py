@@ -246,6 +246,20 @@ def test_the_lab_counts_passes_read_from_disk(cache, dataset):
     assert (second.frozen_passes, second.disk_reads) == (1, 1)
 
 
+def test_the_lab_reads_the_pass_the_notebooks_made_for_the_three_sets(cache, tokenizer, monkeypatch):
+    """Notebooks e laboratório pedem os três conjuntos juntos: a mesma chave, e o laboratório lê do disco."""
+    from llmdefinitions.frozen_cache import FrozenCache, FrozenKey
+
+    frames = {"train": synthetic_frame(12), "val": synthetic_frame(6, seed=1), "test": synthetic_frame(6, seed=2)}
+    sets = {name: SpamDataset(frame, tokenizer, pad=False) for name, frame in frames.items()}
+    notebook = precompute_frozen_outputs(tiny_model(), sets, "cpu", n_trainable_blocks=1)
+    lab = FrozenCache()
+    calls = counting(monkeypatch)
+    outputs = lab.get(FrozenKey(("tiny", "pré-treinado"), ("real", 256), 1), tiny_model(), sets, "cpu")
+    assert calls == [] and lab.disk_reads == 1 and len(files(cache)) == 1
+    assert all(same_outputs(outputs[name], notebook[name]) for name in sets)
+
+
 def test_device_checksum_sees_one_bit_and_does_not_depend_on_chunks():
     """O resumo usado para pesos na GPU (testado aqui na CPU): exato, bit a bit."""
     weights = torch.randn(10_000)

@@ -22,8 +22,10 @@ from llmdefinitions.features import (
     FrozenPassKeys,
     batch_token_budget,
     eval_mode,
+    join_datasets,
     length_batches,
     same_length_groups,
+    split_outputs,
 )
 from llmdefinitions.frozen_cache import FrozenCache, FrozenKey, token_view
 from llmdefinitions.model import remove_causal_mask
@@ -123,6 +125,43 @@ def test_frozen_pass_sees_each_distinct_text_once_without_padding(model, tokeniz
         for ids, stored in zip(dataset.encoded_texts, frozen.hidden):
             alone = model.trf_blocks[:-1](model.embed(torch.tensor([ids])))[0]
             torch.testing.assert_close(stored, alone, atol=1e-5, rtol=1e-5)
+
+
+def test_sets_in_a_dict_pass_together_and_come_back_by_name(model, tokenizer):
+    """Um dicionário de conjuntos: uma passada só, um texto que está em dois conjuntos é calculado
+    uma vez, e cada conjunto recebe as suas saídas (na sua ordem, com os seus rótulos)."""
+    sets = {"treino": SpamDataset(pd.DataFrame({"Text": TEXTS[:3], "Label": [0, 1, 0]}), tokenizer, pad=False),
+            "teste": SpamDataset(pd.DataFrame({"Text": [TEXTS[3], TEXTS[0]], "Label": [0, 1]}), tokenizer, pad=False)}
+    seen = []
+    hook = model.trf_blocks[0].register_forward_hook(lambda _m, inputs, _o: seen.append(inputs[0].shape[0]))
+    try:
+        together = precompute_frozen_outputs(model, sets, "cpu", n_trainable_blocks=1)
+    finally:
+        hook.remove()
+    assert list(together) == ["treino", "teste"] and sum(seen) == 4  # 4 textos distintos, não 5
+    assert together["teste"].hidden[1] is together["treino"].hidden[0]  # o texto repetido: o mesmo tensor
+    for name, dataset in sets.items():
+        _assert_same(together[name], precompute_frozen_outputs(model, dataset, "cpu", n_trainable_blocks=1))
+
+
+def test_extract_features_with_a_dict_equals_one_set_at_a_time(model, tokenizer):
+    frames = {"a": pd.DataFrame({"Text": TEXTS[:2], "Label": [0, 1]}),
+              "b": pd.DataFrame({"Text": TEXTS[2:], "Label": [0, 0, 1]})}
+    together = extract_features(model, frames, "cpu", tokenizer=tokenizer, token_position="mean")
+    assert list(together) == ["a", "b"]
+    for name, frame in frames.items():
+        X, y = extract_features(model, frame, "cpu", tokenizer=tokenizer, token_position="mean")
+        np.testing.assert_allclose(together[name][0], X, atol=1e-5, rtol=1e-5)
+        np.testing.assert_array_equal(together[name][1], y)
+
+
+def test_join_and_split_are_inverse_and_errors_are_explained(dataset):
+    joined, sizes = join_datasets({"x": dataset, "y": dataset})
+    assert sizes == {"x": len(dataset), "y": len(dataset)} and joined.labels == dataset.labels * 2
+    parts = split_outputs(features.FrozenOutputs(list(range(len(joined))), joined.labels, 1), sizes)
+    assert parts["y"].hidden == list(range(len(dataset), 2 * len(dataset))) and parts["y"].labels == dataset.labels
+    with pytest.raises(ValueError, match="dicionário não vazio"):
+        join_datasets({})
 
 
 def test_eval_mode_restores_the_previous_mode(model):

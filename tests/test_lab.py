@@ -63,7 +63,7 @@ def test_rows_sharing_the_frozen_part_make_one_pass(data, tokenizer, monkeypatch
             quick("média, cabeça", token_position="mean", trainable_blocks=0),
             quick("lora", lora_rank=2, lora_blocks=1, lr=1e-3)]
     table = run_experiments(rows, lab=lab, progress=False)
-    assert calls == [2, 2, 2]  # uma passada (treino, validação, teste) com 2 blocos de fora
+    assert calls == [2]  # uma passada (treino, validação e teste juntos) com 2 blocos de fora
     assert lab.cache.frozen_passes == 1 and lab.cache.advances == 2  # 2 -> 1 -> 0 blocos de fora
     assert table["reused_frozen"].tolist() == [False, True, True, True, True, True]
     assert table.loc["1 bloco", "frozen_s"] > 0 and table.loc["2 blocos", "frozen_s"] == 0
