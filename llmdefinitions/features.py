@@ -30,8 +30,8 @@ from .dataset import SpamDataset
 
 __all__ = [
     "HiddenBatch", "FrozenOutputs", "extract_features", "precompute_frozen_outputs", "FrozenPassKeys",
-    "frozen_outputs_loader", "advance_frozen_outputs", "store_outputs", "features_from_frozen", "eval_mode",
-    "as_spam_dataset", "same_length_groups", "token_batches", "batch_token_budget", "length_batches",
+    "frozen_outputs_loader", "advance_frozen_outputs", "store_outputs", "store_packed", "features_from_frozen",
+    "eval_mode", "as_spam_dataset", "same_length_groups", "token_batches", "batch_token_budget", "length_batches",
     "pool_real_tokens", "join_datasets", "split_outputs",
 ]
 
@@ -327,10 +327,20 @@ def precompute_frozen_outputs(model, data, device, n_trainable_blocks: int = 1,
         with eval_mode(model):
             run = lambda ids: model.trf_blocks[:n_frozen](model.embed(ids.to(device)))  # noqa: E731
             batches = token_batches(dataset, batch_size, batch_token_budget(model.trf_blocks[:n_frozen], device))
-            return disk_cache.pack_rows(store_outputs(batches, run, len(dataset), last_token_only))
+            distinct = {tuple(ids) for ids in dataset.encoded_texts}
+            n_rows = len(distinct) if last_token_only else sum(len(ids) for ids in distinct)
+            return store_packed(batches, run, len(dataset), n_rows, last_token_only)
 
     tensors = disk_cache.load_or_compute(keys.key(n_frozen, last_token_only), compute)
     return FrozenOutputs(disk_cache.unpack_rows(tensors), list(dataset.labels), n_trainable_blocks)
+
+
+def _batch_outputs(out: torch.Tensor, lengths: list[int], last_token_only: bool) -> torch.Tensor:
+    """A saída de um lote, na CPU e em float32; com `last_token_only`, só o último token real de cada linha."""
+    if last_token_only:  # (lote, 1, dim)
+        out = out[torch.arange(len(lengths), device=out.device), torch.tensor(lengths, device=out.device) - 1]
+        out = out.unsqueeze(1)
+    return out.float().cpu()
 
 
 def store_outputs(batches, run, n_texts: int, last_token_only: bool) -> list:
@@ -345,16 +355,35 @@ def store_outputs(batches, run, n_texts: int, last_token_only: bool) -> list:
     """
     hidden: list = [None] * n_texts
     for copies, x, lengths in batches:
-        out = run(x)
-        if last_token_only:  # (lote, 1, dim): o último token real de cada linha
-            out = out[torch.arange(len(lengths), device=out.device), torch.tensor(lengths, device=out.device) - 1]
-            out = out.unsqueeze(1)
-        out, padded = out.float().cpu(), not last_token_only and min(lengths) < x.shape[1]
+        out = _batch_outputs(run(x), lengths, last_token_only)
+        padded = not last_token_only and min(lengths) < x.shape[1]
         for row, indices, length in zip(out.unbind(0), copies, lengths):
             row = row[:length].clone() if padded else row  # cópia: o lote com padding não fica preso
             for index in indices:
                 hidden[index] = row
     return hidden
+
+
+def store_packed(batches, run, n_texts: int, n_rows: int, last_token_only: bool) -> dict[str, torch.Tensor]:
+    """O mesmo que `disk_cache.pack_rows(store_outputs(...))`, o formato do arquivo do cache, sem
+    as duas cópias na memória: cada lote escreve as saídas dos seus textos direto no tensor final,
+    que tem `n_rows` linhas (os tokens guardados de todos os textos distintos). Numa passada de
+    500 MB (o *padding* fixo do notebook 7), o pico de memória cai em 500 MB.
+
+    Ensinado no Notebook 4, §4.3.
+    """
+    rows, lengths, index, start = None, [], torch.zeros(n_texts, dtype=torch.int64), 0
+    for copies, x, real_lengths in batches:
+        out = _batch_outputs(run(x), real_lengths, last_token_only)
+        if rows is None:
+            rows = torch.empty(n_rows, out.shape[-1])
+        for row, indices, length in zip(out.unbind(0), copies, real_lengths):
+            size = 1 if last_token_only else length
+            rows[start : start + size] = row[:size]
+            index[indices] = len(lengths)  # as cópias de um texto apontam para a mesma linha distinta
+            lengths.append(size)
+            start += size
+    return {"rows": rows, "lengths": torch.tensor(lengths), "index": index}
 
 
 def _blocks_between(model, frozen: FrozenOutputs, n_trainable_blocks: int):

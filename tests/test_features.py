@@ -11,6 +11,7 @@ from llmdefinitions import (
     GPTModel,
     SpamDataset,
     advance_frozen_outputs,
+    disk_cache,
     extract_features,
     features,
     features_from_frozen,
@@ -26,6 +27,9 @@ from llmdefinitions.features import (
     length_batches,
     same_length_groups,
     split_outputs,
+    store_outputs,
+    store_packed,
+    token_batches,
 )
 from llmdefinitions.frozen_cache import FrozenCache, FrozenKey, token_view
 from llmdefinitions.model import remove_causal_mask
@@ -162,6 +166,26 @@ def test_join_and_split_are_inverse_and_errors_are_explained(dataset):
     assert parts["y"].hidden == list(range(len(dataset), 2 * len(dataset))) and parts["y"].labels == dataset.labels
     with pytest.raises(ValueError, match="dicionário não vazio"):
         join_datasets({})
+
+
+@pytest.mark.parametrize("last_token_only", [False, True])
+@pytest.mark.parametrize("budget", [0, 64])
+def test_store_packed_writes_what_pack_rows_would(model, tokenizer, last_token_only, budget):
+    """O formato do arquivo do cache escrito lote a lote = o de `pack_rows(store_outputs(...))`,
+    com textos repetidos e com lotes completados com padding (o orçamento de uma GPU)."""
+    texts = TEXTS + [TEXTS[1], TEXTS[0]]
+    dataset = SpamDataset(pd.DataFrame({"Text": texts, "Label": [0] * len(texts)}), tokenizer, pad=False)
+    distinct = {tuple(ids) for ids in dataset.encoded_texts}
+    n_rows = len(distinct) if last_token_only else sum(len(ids) for ids in distinct)
+    run = lambda ids: model.trf_blocks[:2](model.embed(ids))  # noqa: E731
+    with torch.inference_mode():
+        packed = store_packed(token_batches(dataset, 2, budget), run, len(dataset), n_rows, last_token_only)
+        listed = store_outputs(token_batches(dataset, 2, budget), run, len(dataset), last_token_only)
+    assert packed["rows"].shape[0] == n_rows
+    unpacked = disk_cache.unpack_rows(packed)
+    assert unpacked[5] is unpacked[1] and unpacked[6] is unpacked[0]  # as cópias: o mesmo tensor
+    for a, b in zip(unpacked, disk_cache.unpack_rows(disk_cache.pack_rows(listed))):
+        assert torch.equal(a, b)
 
 
 def test_eval_mode_restores_the_previous_mode(model):
