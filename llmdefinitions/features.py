@@ -367,8 +367,8 @@ def store_outputs(batches, run, n_texts: int, last_token_only: bool) -> list:
 def store_packed(batches, run, n_texts: int, n_rows: int, last_token_only: bool) -> dict[str, torch.Tensor]:
     """O mesmo que `disk_cache.pack_rows(store_outputs(...))`, o formato do arquivo do cache, sem
     as duas cópias na memória: cada lote escreve as saídas dos seus textos direto no tensor final,
-    que tem `n_rows` linhas (os tokens guardados de todos os textos distintos). Numa passada de
-    500 MB (o *padding* fixo do notebook 7), o pico de memória cai em 500 MB.
+    que tem `n_rows` linhas (os tokens guardados de todos os textos distintos). O pico de memória
+    cai em uma cópia da passada inteira (no *padding* fixo do notebook 7, uns 500 MB).
 
     Ensinado no Notebook 4, §4.3.
     """
