@@ -26,13 +26,15 @@ import torch
 from torch.utils.data import DataLoader
 
 from . import disk_cache
+from .batching import length_batches, same_length_groups, store_outputs, store_packed, token_batches
 from .dataset import SpamDataset
 
 __all__ = [
     "HiddenBatch", "FrozenOutputs", "extract_features", "precompute_frozen_outputs", "FrozenPassKeys",
-    "frozen_outputs_loader", "advance_frozen_outputs", "store_outputs", "store_packed", "features_from_frozen",
-    "eval_mode", "as_spam_dataset", "same_length_groups", "token_batches", "batch_token_budget", "length_batches",
-    "pool_real_tokens", "join_datasets", "split_outputs",
+    "frozen_outputs_loader", "advance_frozen_outputs", "features_from_frozen", "eval_mode", "as_spam_dataset",
+    "batch_token_budget", "pool_real_tokens", "join_datasets", "split_outputs",
+    # de `batching.py`, onde moram (reexportados para quem já os importava daqui)
+    "same_length_groups", "length_batches", "token_batches", "store_outputs", "store_packed",
 ]
 
 FEATURE_POSITIONS = ("last_real", "mean")  # as posições de `TOKEN_POSITIONS` que viram um vetor por texto
@@ -51,25 +53,6 @@ def as_spam_dataset(data, tokenizer=None) -> SpamDataset:
     return SpamDataset(data, tokenizer, pad=False)
 
 
-def same_length_groups(keys: list, lengths: list[int], batch_size: int):
-    """Lotes de textos do MESMO tamanho: nenhum lote precisa de *padding*.
-
-    Textos com a mesma chave (`keys`; ex.: os mesmos ids, pois o SMS tem mensagens
-    repetidas) entram uma vez só: cada item do lote é a lista dos índices das cópias.
-    Ensinado no Notebook 3, §3.2.
-    """
-    copies: dict = {}
-    for index, key in enumerate(keys):
-        copies.setdefault(key, []).append(index)
-    by_length: dict[int, list] = {}
-    for indices in copies.values():
-        by_length.setdefault(lengths[indices[0]], []).append(indices)
-    for length in sorted(by_length):
-        group = by_length[length]
-        for start in range(0, len(group), batch_size):
-            yield group[start : start + batch_size]
-
-
 def batch_token_budget(blocks, device) -> int:
     """Quantos tokens (com *padding*) cabem num lote de textos de tamanhos vizinhos; 0 = só textos do mesmo tamanho.
 
@@ -82,38 +65,6 @@ def batch_token_budget(blocks, device) -> int:
     """
     causal = all(getattr(getattr(block, "att", None), "causal", False) for block in blocks)
     return DEVICE_BATCH_TOKENS if torch.device(device).type != "cpu" and causal else 0
-
-
-def length_batches(keys: list, lengths: list[int], batch_size: int, max_batch_tokens: int = 0) -> list:
-    """Os lotes de `same_length_groups`; com `max_batch_tokens > 0`, lotes vizinhos (em ordem crescente
-    de tamanho) se juntam enquanto linhas × maior tamanho couber no orçamento (o lote passa a ter
-    *padding*). Um lote do mesmo tamanho nunca é partido. Com 0, os lotes são exatamente os de antes.
-
-    Ensinado no Notebook 3, §3.2.
-    """
-    batches: list = []
-    for group in same_length_groups(keys, lengths, batch_size):
-        longest = lengths[group[0][0]]  # o grupo novo é o mais longo até aqui
-        if batches and max_batch_tokens and (len(batches[-1]) + len(group)) * longest <= max_batch_tokens:
-            batches[-1] = batches[-1] + group
-        else:
-            batches.append(group)
-    return batches
-
-
-def token_batches(dataset: SpamDataset, batch_size: int, max_batch_tokens: int = 0):
-    """Lotes de ids: `(cópias, ids (lote, tokens), tamanhos reais)`, um texto distinto por linha.
-
-    `cópias[i]` são os índices, no conjunto de dados, dos textos iguais ao da linha i. Sem orçamento
-    (`max_batch_tokens=0`), nenhum *padding*; com ele, os textos mais curtos do lote são completados
-    à direita com o id 0 (qualquer id serve: a atenção causal o esconde). Notebook 3, §3.2.
-    """
-    texts = dataset.encoded_texts
-    lengths = [len(ids) for ids in texts]
-    for copies in length_batches([tuple(ids) for ids in texts], lengths, batch_size, max_batch_tokens):
-        rows = [texts[indices[0]] for indices in copies]
-        longest = max(len(ids) for ids in rows)
-        yield copies, torch.tensor([list(ids) + [0] * (longest - len(ids)) for ids in rows]), [len(r) for r in rows]
 
 
 def _hidden_batches(frozen: "FrozenOutputs", batch_size: int, max_batch_tokens: int = 0):
@@ -302,11 +253,8 @@ def precompute_frozen_outputs(model, data, device, n_trainable_blocks: int = 1,
     ou em outro notebook), é lida do disco. Se no disco só há uma passada por MENOS blocos, ela
     avança pelos que faltam (`advance_frozen_outputs`) em vez de recomeçar.
 
-    `data` também pode ser um dicionário de conjuntos (`{"treino": ..., "validação": ..., "teste": ...}`):
-    os textos de todos passam JUNTOS (mais textos de cada tamanho por lote, e uma mensagem que está
-    em dois conjuntos é calculada uma vez) e volta um dicionário com as saídas de cada conjunto.
-
-    Ensinado no Notebook 4, §4.3.
+    `data` também pode ser um dicionário de conjuntos: os textos de todos passam JUNTOS (mais textos
+    de cada tamanho por lote; um texto em dois conjuntos, uma vez só); volta um dicionário. Notebook 4, §4.3.
     """
     if isinstance(data, dict):
         joined, sizes = join_datasets(data, tokenizer)
@@ -333,57 +281,6 @@ def precompute_frozen_outputs(model, data, device, n_trainable_blocks: int = 1,
 
     tensors = disk_cache.load_or_compute(keys.key(n_frozen, last_token_only), compute)
     return FrozenOutputs(disk_cache.unpack_rows(tensors), list(dataset.labels), n_trainable_blocks)
-
-
-def _batch_outputs(out: torch.Tensor, lengths: list[int], last_token_only: bool) -> torch.Tensor:
-    """A saída de um lote, na CPU e em float32; com `last_token_only`, só o último token real de cada linha."""
-    if last_token_only:  # (lote, 1, dim)
-        out = out[torch.arange(len(lengths), device=out.device), torch.tensor(lengths, device=out.device) - 1]
-        out = out.unsqueeze(1)
-    return out.float().cpu()
-
-
-def store_outputs(batches, run, n_texts: int, last_token_only: bool) -> list:
-    """Roda `run` em cada lote de `(cópias, tensor, tamanhos reais)` e guarda a saída de cada texto
-    no seu lugar, só com os tokens reais (o *padding*, se houver, fica de fora).
-
-    `cópias` diz em que posições do conjunto cada linha do lote entra (um texto repetido é
-    calculado uma vez e as cópias compartilham o tensor). Com `last_token_only`, só o último
-    token real é guardado, copiado, para não prender o lote inteiro na memória.
-
-    Ensinado no Notebook 4, §4.3.
-    """
-    hidden: list = [None] * n_texts
-    for copies, x, lengths in batches:
-        out = _batch_outputs(run(x), lengths, last_token_only)
-        padded = not last_token_only and min(lengths) < x.shape[1]
-        for row, indices, length in zip(out.unbind(0), copies, lengths):
-            row = row[:length].clone() if padded else row  # cópia: o lote com padding não fica preso
-            for index in indices:
-                hidden[index] = row
-    return hidden
-
-
-def store_packed(batches, run, n_texts: int, n_rows: int, last_token_only: bool) -> dict[str, torch.Tensor]:
-    """O mesmo que `disk_cache.pack_rows(store_outputs(...))`, o formato do arquivo do cache, sem
-    as duas cópias na memória: cada lote escreve as saídas dos seus textos direto no tensor final,
-    que tem `n_rows` linhas (os tokens guardados de todos os textos distintos). O pico de memória
-    cai em uma cópia da passada inteira (no *padding* fixo do notebook 7, uns 500 MB).
-
-    Ensinado no Notebook 4, §4.3.
-    """
-    rows, lengths, index, start = None, [], torch.zeros(n_texts, dtype=torch.int64), 0
-    for copies, x, real_lengths in batches:
-        out = _batch_outputs(run(x), real_lengths, last_token_only)
-        if rows is None:
-            rows = torch.empty(n_rows, out.shape[-1])
-        for row, indices, length in zip(out.unbind(0), copies, real_lengths):
-            size = 1 if last_token_only else length
-            rows[start : start + size] = row[:size]
-            index[indices] = len(lengths)  # as cópias de um texto apontam para a mesma linha distinta
-            lengths.append(size)
-            start += size
-    return {"rows": rows, "lengths": torch.tensor(lengths), "index": index}
 
 
 def _blocks_between(model, frozen: FrozenOutputs, n_trainable_blocks: int):
