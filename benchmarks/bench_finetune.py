@@ -323,6 +323,12 @@ def frozen_token_counts(datasets) -> dict:
     return {"real_tokens": sum(len(ids) for ids in texts), "tokens": sum(len(ids) for ids in distinct)}
 
 
+def split_sets(loaders) -> dict:
+    """Os conjuntos de dados dos três loaders (treino, validação, teste), num dicionário: passam juntos
+    pela parte congelada, como nos notebooks."""
+    return {split: loader.dataset for split, loader in zip(("train", "val", "test"), loaders)}
+
+
 def loop_schedule(n_train_batches: int, n_val_batches: int, epochs: int) -> dict:
     """Quantos passos e lotes de avaliação `train_classifier_simple` faz (com EVAL_FREQ/EVAL_ITER).
 
@@ -458,9 +464,8 @@ def run_cached(args, device, approach: int) -> dict:
               "weights_fingerprint": weights_fingerprint(model), "n_trainable_blocks": n_trainable_blocks}
 
     flops.phase = "precompute"
-    sets = {split: loader.dataset for split, loader in zip(("train", "val", "test"), text_loaders)}
-    with Stopwatch(device) as watch, autocast(args, device):  # os três conjuntos numa passada, como nos notebooks
-        frozen = list(precompute_frozen_outputs(model, sets, device, n_trainable_blocks,
+    with Stopwatch(device) as watch, autocast(args, device):
+        frozen = list(precompute_frozen_outputs(model, split_sets(text_loaders), device, n_trainable_blocks,
                                                 batch_size=FROZEN_BATCH_SIZE).values())
     precompute = {"frozen_pass_s": watch.seconds}
 
@@ -480,8 +485,8 @@ def run_cached(args, device, approach: int) -> dict:
     result["phases"] = {"precompute_s": sum(precompute.values()), **result["phases"]}
     result.update(total_s=sum(result["phases"].values()), precompute_parts=precompute, pin_memory=pin,
                   frozen_forward=frozen_token_counts([loader.dataset for loader in text_loaders]),
-                  frozen_outputs_mb=sum(h.numel() * h.element_size()  # um texto em dois conjuntos: um tensor só
-                                        for h in {id(h): h for f in frozen for h in f.hidden}.values()) / 2**20,
+                  # um texto em dois conjuntos guarda um tensor só: conta uma vez
+                  frozen_outputs_mb=features.join_outputs(dict(enumerate(frozen)))[0].nbytes() / 2**20,
                   flops=flops.flops)
     return result
 
@@ -498,8 +503,7 @@ def run_features(args, device) -> dict:
     flops = FlopCounter(model)
     flops.phase = "extract"
     with Stopwatch(device) as extract, autocast(args, device):
-        sets = {split: loader.dataset for split, loader in zip(("train", "val", "test"), loaders)}
-        features = list(extract_features(model, sets, device, token_position="last_real",
+        features = list(extract_features(model, split_sets(loaders), device, token_position="last_real",
                                          batch_size=FROZEN_BATCH_SIZE).values())
     (X_train, y_train), (X_val, y_val), (X_test, y_test) = features
 
@@ -538,9 +542,9 @@ def run_features(args, device) -> dict:
 def run_precompute_only(args, device) -> dict:
     """Só o pré-cálculo congelado da abordagem 3 (para comparar números de threads)."""
     model, info, loaders = prepare_path(args, device, approach=3)
-    sets = {split: loader.dataset for split, loader in zip(("train", "val", "test"), loaders)}
     with Stopwatch(device) as watch, autocast(args, device):
-        precompute_frozen_outputs(model, sets, device, n_trainable_blocks=1, batch_size=FROZEN_BATCH_SIZE)
+        precompute_frozen_outputs(model, split_sets(loaders), device, n_trainable_blocks=1,
+                                  batch_size=FROZEN_BATCH_SIZE)
     tokens = frozen_token_counts([loader.dataset for loader in loaders])["real_tokens"]
     return {**info, "total_s": watch.seconds, "real_tokens": tokens, "tokens_per_s": tokens / watch.seconds}
 

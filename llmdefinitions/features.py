@@ -32,7 +32,7 @@ from .dataset import SpamDataset
 __all__ = [
     "HiddenBatch", "FrozenOutputs", "extract_features", "precompute_frozen_outputs", "FrozenPassKeys",
     "frozen_outputs_loader", "advance_frozen_outputs", "features_from_frozen", "eval_mode", "as_spam_dataset",
-    "batch_token_budget", "pool_real_tokens", "join_datasets", "split_outputs",
+    "batch_token_budget", "pool_real_tokens", "join_datasets", "join_outputs", "split_outputs",
     # de `batching.py`, onde moram (reexportados para quem já os importava daqui)
     "same_length_groups", "length_batches", "token_batches", "store_outputs", "store_packed",
 ]
@@ -195,6 +195,15 @@ def join_datasets(data: dict, tokenizer=None) -> tuple[SpamDataset, dict[str, in
     joined.labels = [label for dataset in sets.values() for label in dataset.labels]
     joined.max_length = max(dataset.max_length for dataset in sets.values())
     return joined, {name: len(dataset) for name, dataset in sets.items()}
+
+
+def join_outputs(parts: dict[str, FrozenOutputs]) -> tuple[FrozenOutputs, dict[str, int]]:
+    """As saídas de vários conjuntos emendadas numa só (para avançarem juntas pelos mesmos blocos),
+    e o tamanho de cada uma; `split_outputs` as separa de novo. Notebook 7, §7.1."""
+    joined = FrozenOutputs([h for part in parts.values() for h in part.hidden],
+                           [label for part in parts.values() for label in part.labels],
+                           next(iter(parts.values())).n_trainable_blocks)
+    return joined, {name: len(part) for name, part in parts.items()}
 
 
 def split_outputs(frozen: FrozenOutputs, sizes: dict[str, int]) -> dict[str, FrozenOutputs]:

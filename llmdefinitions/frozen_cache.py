@@ -15,7 +15,7 @@ from typing import NamedTuple
 
 from .dataset import SpamDataset
 from .disk_cache import cache_use
-from .features import FrozenOutputs, advance_frozen_outputs, precompute_frozen_outputs, split_outputs
+from .features import FrozenOutputs, advance_frozen_outputs, join_outputs, precompute_frozen_outputs, split_outputs
 
 __all__ = ["token_view", "FrozenKey", "FrozenCache"]
 
@@ -105,12 +105,10 @@ class FrozenCache:
             if longer:  # os conjuntos avançam juntos, como passaram juntos
                 self.advances += 1
                 source = self._store[min(longer, key=lambda k: k.n_unfrozen)]
-                joined = FrozenOutputs([h for part in source.values() for h in part.hidden],
-                                       [y for part in source.values() for y in part.labels],
-                                       next(iter(source.values())).n_trainable_blocks)
+                joined, sizes = join_outputs(source)
                 advanced = advance_frozen_outputs(model, joined, device, n_trainable_blocks=key.n_unfrozen,
                                                   batch_size=self.batch_size)
-                return split_outputs(advanced, {name: len(part) for name, part in source.items()})
+                return split_outputs(advanced, sizes)
             self.frozen_passes += 1
             views = {name: token_view(ds, key.view) for name, ds in datasets.items()}
             with cache_use() as use:  # os conjuntos numa passada só (a mesma chave dos notebooks)
