@@ -23,7 +23,7 @@ Os notebooks ensinam; este pacote guarda o que eles reutilizam. Um módulo por c
 - `course`: como os notebooks obtêm modelo e dados (e o modo de demonstração);
 - `uncertainty`: o intervalo de confiança (Wilson) de uma acurácia medida em poucos exemplos;
 - `source`: mostrar, dentro do notebook, o código do pacote que vai ser usado;
-- `device`: CPU, CUDA ou MPS.
+- `device`: CPU, CUDA ou MPS (e, no Linux, a memória liberada guardada para reuso).
 """
 
 from .attribution import (
@@ -76,7 +76,7 @@ from .data import (
     split_spam_frame,
 )
 from .dataset import SpamDataset, create_dataloaders, last_real_token_index, pad_batch
-from .device import get_device
+from .device import get_device, keep_freed_memory
 from .disk_cache import cache_info, cache_use, clear_cache
 from .download import DataDownloadError, DataIntegrityError, GPT2DownloadError
 from .evaluation import classify_review, confusion_table, misclassified, predict, report
@@ -194,3 +194,6 @@ __all__ = [
 ]
 
 __version__ = "1.0.0"
+
+# No Linux, os passos de treino reusam a memória que liberam, sem novas faltas de página (device.py).
+keep_freed_memory()
