@@ -8,6 +8,8 @@ import sys
 
 import torch
 
+from .disk_cache import OFF_VALUES
+
 __all__ = ["get_device"]  # keep_freed_memory: o pacote a chama ao ser importado (página Desempenho)
 
 # Antes desta versão o backend MPS ainda não implementava todas as operações que usamos.
@@ -54,11 +56,12 @@ def keep_freed_memory() -> bool:
 
     O pacote chama esta função ao ser importado. Não faz nada (e devolve False) fora do Linux com
     glibc, se você já ajustou o alocador (`MALLOC_MMAP_THRESHOLD_`, `MALLOC_TRIM_THRESHOLD_`,
-    `GLIBC_TUNABLES`) ou com `LLMDEFINITIONS_KEEP_FREED_MEMORY=0`.
+    `GLIBC_TUNABLES`) ou com `LLMDEFINITIONS_KEEP_FREED_MEMORY=0` (ou `off`, `não`...: os mesmos valores que
+    desligam o cache em disco).
     """
     if not sys.platform.startswith("linux") or any(name in os.environ for name in USER_MALLOC_SETTINGS):
         return False
-    if os.environ.get(KEEP_FREED_MEMORY_ENV_VAR, "").strip().lower() in {"0", "off", "false", "nao", "não"}:
+    if os.environ.get(KEEP_FREED_MEMORY_ENV_VAR, "").strip().lower() in OFF_VALUES:
         return False
     mallopt = getattr(ctypes.CDLL(None), "mallopt", None)  # musl e outras libc podem não ter
     if mallopt is None:

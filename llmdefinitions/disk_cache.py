@@ -53,7 +53,7 @@ __all__ = [
 CACHE_DIR_ENV_VAR = "LLMDEFINITIONS_CACHE_DIR"
 CACHE_MAX_GB_ENV_VAR = "LLMDEFINITIONS_CACHE_MAX_GB"
 DEFAULT_MAX_GB = 2.0
-_OFF_VALUES = {"off", "0", "false", "no", "nao", "não", "none"}
+OFF_VALUES = {"off", "0", "false", "no", "nao", "não", "none"}  # também desligam keep_freed_memory
 _SUFFIX = ".safetensors"
 
 # Quantas vezes o cache serviu (`hits`) e quantas a conta foi feita e guardada (`misses`) neste processo.
@@ -67,7 +67,7 @@ def cache_dir() -> Path | None:
     Ensinado no Notebook 4, §4.3.
     """
     value = os.environ.get(CACHE_DIR_ENV_VAR, "").strip()
-    if value.lower() in _OFF_VALUES:
+    if value.lower() in OFF_VALUES:
         return None
     return Path(value).expanduser() if value else Path(platformdirs.user_cache_dir("llmdefinitions")) / "frozen"
 

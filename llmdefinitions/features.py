@@ -207,7 +207,8 @@ def join_outputs(parts: dict[str, FrozenOutputs]) -> tuple[FrozenOutputs, dict[s
 
 
 def split_outputs(frozen: FrozenOutputs, sizes: dict[str, int]) -> dict[str, FrozenOutputs]:
-    """O inverso de `join_datasets`: as saídas de cada conjunto, na ordem de `sizes`. Notebook 3, §3.2."""
+    """O inverso de `join_datasets` (e de `join_outputs`): as saídas de cada conjunto, na ordem de
+    `sizes`. Notebook 3, §3.2."""
     parts, start = {}, 0
     for name, size in sizes.items():
         parts[name] = FrozenOutputs(frozen.hidden[start : start + size], frozen.labels[start : start + size],
